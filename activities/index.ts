@@ -1,0 +1,30 @@
+/**
+ * The activities, made by factories that receive their dependencies, so tests hand in real ones
+ * on a test database. Two groups, for the two task queues.
+ */
+import type { Db } from '../db/client';
+import type { BackendPreference } from '../ml/backend';
+import type { ArtifactStore } from './artifacts';
+import { createDataActivities } from './data';
+import { createRegistryActivities } from './registry';
+import { createTrainingActivities } from './training';
+
+export interface ActivityDeps {
+  db: Db;
+  artifacts: ArtifactStore;
+  backend: BackendPreference;
+  codeVersion: string;
+}
+
+/** Task queue `perennial`: data, registry, audit. */
+export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion'>) {
+  return { ...createDataActivities(deps), ...createRegistryActivities(deps) };
+}
+
+/** Task queue `perennial-training`: train and evaluate. */
+export function createTrainingQueueActivities(deps: Pick<ActivityDeps, 'artifacts' | 'backend'>) {
+  return createTrainingActivities(deps);
+}
+
+export type OrchestrationActivities = ReturnType<typeof createOrchestrationActivities>;
+export type TrainingActivities = ReturnType<typeof createTrainingQueueActivities>;

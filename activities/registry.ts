@@ -1,0 +1,132 @@
+/**
+ * The model registry, pipeline records and the audit log. Every write is idempotent, keyed by the
+ * pipeline (workflow) id and the stage, because Temporal retries activities.
+ */
+import { and, eq, max, ne, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { approvals, auditEvents, models, modelVersions, pipelineRuns, type PipelineStatusName } from '../db/schema';
+import type { Metrics, ModelTask, ModelVersionRef, Principal } from './types';
+
+export interface RegistryDeps {
+  db: Db;
+  codeVersion: string;
+}
+
+export interface RegisterCandidateInput {
+  pipelineId: string;
+  runId: string;
+  model: string;
+  task: ModelTask;
+  datasetHash: string;
+  target: string;
+  features: string[];
+  params: Record<string, unknown>;
+  metrics: Metrics;
+  artifactKey: string;
+  backend: string;
+}
+
+const isUniqueViolation = (err: unknown) =>
+  (err as { code?: string })?.code === '23505' || (err as { cause?: { code?: string } })?.cause?.code === '23505';
+
+export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
+  async function audit(event: typeof auditEvents.$inferInsert) {
+    await db.insert(auditEvents).values(event).onConflictDoNothing({ target: auditEvents.idempotencyKey });
+  }
+
+  return {
+    async recordPipelineStart(input: { pipelineId: string; runId: string; model: string; startedBy?: string; request: unknown }) {
+      await db.insert(pipelineRuns).values({
+        id: input.pipelineId, runId: input.runId, modelName: input.model, startedBy: input.startedBy ?? null, request: input.request,
+      }).onConflictDoUpdate({ target: pipelineRuns.id, set: { runId: input.runId } });
+    },
+
+    async recordPipelineOutcome(input: { pipelineId: string; status: PipelineStatusName; reason?: string; outcome: unknown }) {
+      await db.update(pipelineRuns)
+        .set({ status: input.status, reason: input.reason ?? null, outcome: input.outcome, endedAt: new Date() })
+        .where(eq(pipelineRuns.id, input.pipelineId));
+    },
+
+    async getProductionModel(model: string): Promise<ModelVersionRef | null> {
+      const rows = await db.select({ version: modelVersions.version, artifactKey: modelVersions.artifactKey })
+        .from(modelVersions).where(and(eq(modelVersions.modelName, model), eq(modelVersions.status, 'production')));
+      return rows.length ? { model, ...rows[0] } : null;
+    },
+
+    /** Gives the evaluated candidate the model's next version number; once per pipeline. */
+    async registerCandidate(input: RegisterCandidateInput): Promise<{ version: number }> {
+      await db.insert(models).values({ name: input.model, task: input.task }).onConflictDoNothing();
+      for (let attempt = 0; ; attempt++) {
+        const existing = await db.select({ version: modelVersions.version }).from(modelVersions)
+          .where(eq(modelVersions.pipelineId, input.pipelineId));
+        if (existing.length) return existing[0];
+        const [{ latest }] = await db.select({ latest: max(modelVersions.version) }).from(modelVersions)
+          .where(eq(modelVersions.modelName, input.model));
+        const version = (latest ?? 0) + 1;
+        try {
+          await db.insert(modelVersions).values({
+            modelName: input.model, version, task: input.task, datasetHash: input.datasetHash, target: input.target,
+            features: input.features, params: input.params, metrics: input.metrics, artifactKey: input.artifactKey,
+            backend: input.backend, codeVersion, pipelineId: input.pipelineId, workflowRunId: input.runId,
+          });
+          return { version };
+        } catch (err) {
+          // another pipeline took this number (or this one's retry got there first): look again
+          if (!isUniqueViolation(err) || attempt >= 10) throw err;
+        }
+      }
+    },
+
+    /** A person's decision, or the timeout's, on a candidate: recorded once, audited. */
+    async recordDecision(input: {
+      pipelineId: string; model: string; version: number; decision: 'approved' | 'rejected' | 'timed_out';
+      by?: Principal; comment?: string; at: string;
+    }) {
+      await db.transaction(async (tx) => {
+        await tx.insert(approvals).values({
+          pipelineId: input.pipelineId, modelName: input.model, version: input.version, decision: input.decision,
+          byKeyId: input.by?.keyId ?? null, byName: input.by?.name ?? null, comment: input.comment ?? null, decidedAt: new Date(input.at),
+        }).onConflictDoNothing();
+        await tx.update(modelVersions).set({
+          status: input.decision === 'approved' ? 'approved' : 'rejected',
+          approvedBy: input.decision === 'approved' ? input.by?.name ?? null : null,
+          approvedAt: input.decision === 'approved' ? new Date(input.at) : null,
+          updatedAt: new Date(),
+        }).where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
+        await tx.insert(auditEvents).values({
+          actor: input.by ? `${input.by.name} (${input.by.keyId})` : 'system:approval-timeout',
+          action: input.decision === 'approved' ? 'approve' : input.decision === 'rejected' ? 'reject' : 'approval_timeout',
+          modelName: input.model, version: input.version, pipelineId: input.pipelineId,
+          details: { comment: input.comment ?? null }, idempotencyKey: `${input.pipelineId}:decision`,
+        }).onConflictDoNothing({ target: auditEvents.idempotencyKey });
+      });
+    },
+
+    /** A candidate that failed its quality gates. */
+    async rejectVersion(input: { pipelineId: string; model: string; version: number; reason: string; details: unknown }) {
+      await db.update(modelVersions).set({ status: 'rejected', updatedAt: new Date() })
+        .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
+      await audit({
+        actor: 'system:pipeline', action: `reject_${input.reason}`, modelName: input.model, version: input.version,
+        pipelineId: input.pipelineId, details: input.details as object, idempotencyKey: `${input.pipelineId}:reject`,
+      });
+    },
+
+    /** The version becomes production; the one before it is archived. One transaction. */
+    async promoteVersion(input: { pipelineId: string; model: string; version: number; actor: string }) {
+      await db.transaction(async (tx) => {
+        const previous = await tx.select({ version: modelVersions.version }).from(modelVersions)
+          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.status, 'production'), ne(modelVersions.version, input.version)));
+        await tx.update(modelVersions).set({ status: 'archived', updatedAt: new Date() })
+          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.status, 'production'), ne(modelVersions.version, input.version)));
+        await tx.update(modelVersions).set({ status: 'production', updatedAt: new Date() })
+          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
+        await tx.update(models).set({ productionVersion: input.version, updatedAt: sql`now()` }).where(eq(models.name, input.model));
+        await tx.insert(auditEvents).values({
+          actor: input.actor, action: 'promote', modelName: input.model, version: input.version, pipelineId: input.pipelineId,
+          details: { previousVersion: previous[0]?.version ?? null }, idempotencyKey: `${input.pipelineId}:promote`,
+        }).onConflictDoNothing({ target: auditEvents.idempotencyKey });
+      });
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Train and evaluate: the activities of the training task queue (GPU workers in production).
+ * They read the dataset from the artifact store and write the model back to it; they need no database.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { loadBackend, type BackendPreference } from '../ml/backend';
+import { classificationMetrics, regressionMetrics } from '../ml/metrics';
+import { buildMlp, fitMlp, loadMlp, predictMlp, saveMlp } from '../ml/mlp';
+import {
+  encodeTarget, fitPreprocessor, transformFeatures, type Columns, type Preprocessor,
+} from '../ml/preprocess';
+import { holdoutSplit, shuffledIndices } from '../ml/random';
+import type { ArtifactStore } from './artifacts';
+import { readModelColumns, sourceSql, withDuckDb } from './duckdb';
+import type {
+  ColumnSchema, DatasetVersion, EvaluateInput, EvaluationResult, ModelTask, TrainInput, TrainResult, TrainingParams,
+} from './types';
+
+export interface TrainingDeps {
+  artifacts: ArtifactStore;
+  backend: BackendPreference;
+}
+
+/** What is saved beside the network: enough to turn raw rows into its inputs and its outputs into answers. */
+export interface ModelBundleMeta {
+  format: 'perennial-mlp-v1';
+  task: ModelTask;
+  target: string;
+  features: ColumnSchema[];
+  preprocessor: Preprocessor;
+  params: TrainingParams;
+  backend: string;
+}
+
+/** The preprocessing inputs that a feature column turns into (a datetime becomes three numbers). */
+export function derivedInputs(features: ColumnSchema[]): { name: string; kind: 'numeric' | 'categorical' }[] {
+  return features.flatMap((f): { name: string; kind: 'numeric' | 'categorical' }[] => {
+    if (f.kind === 'datetime') return ['year', 'month', 'dayofweek'].map((p) => ({ name: `${f.name}.${p}`, kind: 'numeric' as const }));
+    if (f.kind === 'numeric' || f.kind === 'boolean') return [{ name: f.name, kind: 'numeric' as const }];
+    return [{ name: f.name, kind: 'categorical' as const }];
+  });
+}
+
+async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask) {
+  const file = await artifacts.localPath(dataset.artifactKey);
+  const { columns, rows } = await withDuckDb((conn) =>
+    readModelColumns(conn, sourceSql(file, dataset.format), features, { name: target, numeric: task === 'regression' }));
+  const targetValues = columns.__target;
+  return { columns: columns as Columns, target: targetValues, rows };
+}
+
+async function loadBundle(artifacts: ArtifactStore, key: string) {
+  const meta = JSON.parse((await artifacts.getBytes(`${key}/perennial.json`)).toString('utf8')) as ModelBundleMeta;
+  const model = await loadMlp({
+    modelJson: (await artifacts.getBytes(`${key}/model.json`)).toString('utf8'),
+    weights: new Uint8Array(await artifacts.getBytes(`${key}/weights.bin`)),
+  });
+  return { meta, model };
+}
+
+export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
+  return {
+    /** Fits preprocessing on the training split, trains the MLP, and stores both as one model bundle. */
+    async trainModel(input: TrainInput): Promise<TrainResult> {
+      const started = Date.now();
+      const info = await loadBackend(backend);
+      const { params, task } = input;
+      const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task);
+      const { train } = holdoutSplit(data.rows, params.holdoutFraction, params.seed);
+      if (train.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${train.length}).`, 'DatasetError');
+      // the order rows are fed in: seeded, so two runs with one seed learn the same model
+      const order = shuffledIndices(train.length, params.seed + 1).map((i) => train[i]);
+
+      const pre = fitPreprocessor(data.columns, derivedInputs(input.features), data.target, task, order);
+      const x = transformFeatures(pre, data.columns, order);
+      const y = encodeTarget(pre.target, data.target, order);
+      const outputSize = task === 'classification' ? pre.target.labels!.length : 1;
+      const model = buildMlp({
+        inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed,
+      });
+
+      const ctx = Context.current();
+      const last = await fitMlp(model, x, y, order.length, pre.inputSize, task, {
+        epochs: params.epochs,
+        batchSize: params.batchSize,
+        validationSplit: params.validationSplit,
+        onEpochEnd: (epoch, logs) => ctx.heartbeat({ epoch, epochs: params.epochs, ...logs }),
+        shouldStop: () => ctx.cancellationSignal.aborted,
+      });
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+
+      const saved = await saveMlp(model);
+      model.dispose();
+      const key = `models/${input.model}/${input.pipelineId}`;
+      const meta: ModelBundleMeta = {
+        format: 'perennial-mlp-v1', task, target: input.target, features: input.features, preprocessor: pre, params, backend: info.name,
+      };
+      await artifacts.putBytes(`${key}/model.json`, saved.modelJson);
+      await artifacts.putBytes(`${key}/weights.bin`, saved.weights);
+      await artifacts.putBytes(`${key}/perennial.json`, JSON.stringify(meta));
+      return {
+        artifactKey: key,
+        backend: info.name,
+        epochs: last.epochs,
+        trainRows: order.length,
+        holdoutRows: data.rows - order.length,
+        finalLoss: last.loss,
+        finalValLoss: last.valLoss,
+        trainSeconds: (Date.now() - started) / 1000,
+      };
+    },
+
+    /** Metrics on the held-out rows, for the candidate and, on the same rows, the current production model. */
+    async evaluateModel(input: EvaluateInput): Promise<EvaluationResult> {
+      await loadBackend(backend);
+      const candidate = await evaluateBundle(artifacts, input.candidateArtifactKey, input);
+      let championMetrics: Record<string, number> | undefined;
+      if (input.championArtifactKey) {
+        try {
+          championMetrics = (await evaluateBundle(artifacts, input.championArtifactKey, input)).metrics;
+        } catch (err) {
+          // A champion that cannot read this data (its features are gone) cannot be compared; say so in the log.
+          Context.current().log.warn('champion could not be evaluated on the new data', { error: (err as Error).message });
+        }
+      }
+      return { ...candidate, championMetrics };
+    },
+  };
+}
+
+async function evaluateBundle(artifacts: ArtifactStore, key: string, input: EvaluateInput): Promise<EvaluationResult> {
+  const { meta, model } = await loadBundle(artifacts, key);
+  try {
+    const data = await loadColumns(artifacts, input.dataset, meta.features, input.target, meta.task);
+    const { holdout } = holdoutSplit(data.rows, input.params.holdoutFraction, input.params.seed);
+    const x = transformFeatures(meta.preprocessor, data.columns, holdout);
+    const out = predictMlp(model, x, holdout.length, meta.preprocessor.inputSize);
+    if (meta.task === 'classification') {
+      const labels = meta.preprocessor.target.labels!;
+      const y = encodeTarget(meta.preprocessor.target, data.target, holdout);
+      const { metrics, confusionMatrix } = classificationMetrics(y, out, labels.length, labels);
+      return { metrics, primaryMetric: 'accuracy', rows: holdout.length, confusionMatrix };
+    }
+    const { mean, std } = meta.preprocessor.target;
+    const actual = holdout.map((r) => Number(data.target[r]));
+    const predicted = Array.from(out, (v) => v * std! + mean!);
+    return { metrics: regressionMetrics(actual, predicted), primaryMetric: 'rmse', rows: holdout.length };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The HTTP API: a thin layer that starts, signals and queries workflows through the Temporal
+ * client and reads the registry through db/. It never trains or computes anything itself.
+ */
+import type { Client } from '@temporalio/client';
+import { bodyLimit } from 'hono/body-limit';
+import type { Config } from '../config';
+import type { Database } from '../db/client';
+import { authenticate } from './auth';
+import { ApiError, errorBody, handleError } from './errors';
+import { createMetrics, type Metrics } from './metrics';
+import { createPipelineService } from './pipelines';
+import { newRouter } from './router';
+import { apiKeyRoutes } from './routes/api-keys';
+import { datasetRoutes } from './routes/datasets';
+import { modelRoutes } from './routes/models';
+import { pipelineRoutes } from './routes/pipelines';
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  client: Client;
+  metrics?: Metrics;
+}
+
+export function createApp({ config, database, client, metrics = createMetrics() }: AppDeps) {
+  const { db } = database;
+  const app = newRouter();
+  app.onError(handleError);
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
+  app.use('*', metrics.middleware);
+  app.use('*', bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: () => { throw new ApiError(413, 'payload_too_large', `The request body is larger than ${config.maxBodyBytes} bytes.`); },
+  }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const check = async (fn: () => Promise<unknown>) => {
+      try {
+        await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000))]);
+        return { ok: true as const };
+      } catch (err) {
+        return { ok: false as const, error: (err as Error).message.split('\n')[0] };
+      }
+    };
+    const [temporal, database_] = await Promise.all([
+      check(() => client.workflowService.getSystemInfo({})),
+      check(() => database.ping()),
+    ]);
+    const down = [!temporal.ok && 'temporal', !database_.ok && 'database'].filter(Boolean) as string[];
+    const body = { status: down.length ? 'unavailable' : 'ready', down, checks: { temporal, database: database_ } };
+    return c.json(body, down.length ? 503 : 200);
+  });
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+
+  app.use('/v1/*', authenticate(db, config.adminToken));
+  app.route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics));
+  app.route('/v1/models', modelRoutes(db));
+  app.route('/v1/datasets', datasetRoutes(db));
+  app.route('/v1/api-keys', apiKeyRoutes(db));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Perennial API', version: '1', description: 'Start pipelines, approve promotions, inspect models. See API.md.' },
+    security: [{ bearer: [] }],
+  });
+  return app;
+}
+export type App = ReturnType<typeof createApp>;

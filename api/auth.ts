@@ -1,0 +1,49 @@
+/** Bearer tokens: API keys stored as sha256 hashes, plus the bootstrap admin token from the environment. */
+import crypto from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { MiddlewareHandler } from 'hono';
+import type { Principal, Role } from '../activities/types';
+import type { Db } from '../db/client';
+import { apiKeys } from '../db/schema';
+import { ApiError } from './errors';
+
+export type AppEnv = { Variables: { principal: Principal } };
+
+export const roleRank: Record<Role, number> = { viewer: 0, operator: 1, approver: 2, admin: 3 };
+export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+export const newToken = () => `pk_${crypto.randomBytes(24).toString('base64url')}`;
+export const newKeyId = () => `key_${crypto.randomBytes(8).toString('hex')}`;
+export const BOOTSTRAP_ADMIN: Principal = { keyId: 'bootstrap-admin', name: 'bootstrap admin', role: 'admin' };
+
+function safeEqual(a: string, b: string) {
+  const [x, y] = [Buffer.from(hashToken(a)), Buffer.from(hashToken(b))];
+  return crypto.timingSafeEqual(x, y);
+}
+
+export function authenticate(db: Db, adminToken?: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new ApiError(401, 'unauthorized', 'Missing bearer token: send "Authorization: Bearer <token>".');
+    const token = match[1];
+    if (adminToken && safeEqual(token, adminToken)) {
+      c.set('principal', BOOTSTRAP_ADMIN);
+      return next();
+    }
+    const rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
+      .where(and(eq(apiKeys.tokenHash, hashToken(token)), isNull(apiKeys.revokedAt)));
+    if (!rows.length) throw new ApiError(401, 'unauthorized', 'Unknown or revoked token.');
+    c.set('principal', { keyId: rows[0].id, name: rows[0].name, role: rows[0].role });
+    return next();
+  };
+}
+
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const p = c.get('principal');
+    if (!p || roleRank[p.role] < roleRank[role]) {
+      throw new ApiError(403, 'forbidden', `This needs the ${role} role; your key "${p?.name}" has ${p?.role}.`);
+    }
+    return next();
+  };
+}

@@ -1,0 +1,33 @@
+/** Prometheus metrics: requests by route and status, latency histograms. */
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import client from 'prom-client';
+
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'perennial_' });
+  const requests = new client.Counter({
+    name: 'perennial_http_requests_total', help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+  });
+  const latency = new client.Histogram({
+    name: 'perennial_http_request_duration_seconds', help: 'HTTP request latency by route',
+    labelNames: ['method', 'route'] as const, registers: [registry],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  });
+  const pipelinesStarted = new client.Counter({
+    name: 'perennial_pipelines_started_total', help: 'Pipelines started through the API, by model',
+    labelNames: ['model'] as const, registers: [registry],
+  });
+
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const start = process.hrtime.bigint();
+    await next();
+    const route = c.res.status === 404 && routePath(c, -1) === '*' ? 'unmatched' : routePath(c, -1) || 'unmatched';
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    latency.observe({ method: c.req.method, route }, seconds);
+  };
+  return { registry, middleware, pipelinesStarted };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

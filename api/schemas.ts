@@ -1,0 +1,120 @@
+/**
+ * The HTTP contract as zod schemas: they validate requests and generate /openapi.json.
+ * Defaults here are the platform's defaults (documented in README.md).
+ */
+import { z } from '@hono/zod-openapi';
+
+export const Duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "90s", "10m" or "72h"')
+  .openapi({ example: '72h' });
+export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+  'expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit').openapi({ example: 'weather' });
+
+export const TrainingSchema = z.object({
+  epochs: z.number().int().min(1).max(10_000).default(30),
+  batchSize: z.number().int().min(1).max(65_536).default(64),
+  learningRate: z.number().positive().max(10).default(0.01),
+  hiddenUnits: z.array(z.number().int().min(1).max(4096)).max(10).default([64, 32]),
+  validationSplit: z.number().min(0).max(0.5).default(0.2),
+  holdoutFraction: z.number().gt(0).max(0.5).default(0.2),
+  seed: z.number().int().min(0).default(42),
+}).strict();
+
+export const PipelineRequest = z.object({
+  model: ModelName,
+  dataset: z.object({
+    uri: z.string().min(1).openapi({ example: 'node_modules/vega-datasets/data/seattle-weather.csv' }),
+    format: z.enum(['csv', 'json', 'ndjson', 'parquet']).optional(),
+  }).strict(),
+  target: z.string().min(1).openapi({ example: 'weather' }),
+  task: z.enum(['classification', 'regression']).optional(),
+  features: z.array(z.string().min(1)).min(1).optional(),
+  training: TrainingSchema.prefault({}),
+  gates: z.object({
+    minMetrics: z.record(z.string(), z.number()).default({}),
+    maxMetrics: z.record(z.string(), z.number()).default({}),
+    mustBeatProduction: z.boolean().default(false),
+    tolerance: z.number().min(0).default(0),
+  }).strict().prefault({}),
+  approval: z.object({
+    required: z.boolean().default(true),
+    timeout: Duration.default('72h'),
+    onTimeout: z.enum(['reject']).default('reject'),
+  }).strict().prefault({}),
+  canary: z.record(z.string(), z.unknown()).nullable().default(null)
+    .openapi({ description: 'Canary rollout settings (accepted; canary steps arrive in a later release: until then a pipeline promotes right after approval).' }),
+  monitor: z.record(z.string(), z.unknown()).default({}),
+}).strict().openapi('PipelineRequest');
+export type PipelineRequest = z.infer<typeof PipelineRequest>;
+
+export const ErrorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+}).openapi('Error');
+
+const Anomaly = z.object({ kind: z.string(), column: z.string().optional(), severity: z.enum(['error', 'warning']), message: z.string() });
+const Stage = z.enum(['ingest', 'validate', 'train', 'evaluate', 'approval', 'canary', 'promote', 'done']);
+
+export const PipelineStatusSchema = z.object({
+  id: z.string(),
+  runId: z.string(),
+  model: z.string(),
+  status: z.enum(['running', 'awaiting_approval', 'completed', 'rejected', 'failed', 'cancelled']),
+  stage: Stage,
+  reason: z.enum(['validation', 'gates', 'approval', 'approval_timeout', 'canary']).nullable(),
+  error: z.string().nullable(),
+  modelVersion: z.number().nullable(),
+  task: z.string().nullable(),
+  dataset: z.object({ hash: z.string(), rows: z.number(), deduplicated: z.boolean() }).nullable(),
+  validation: z.object({ passed: z.boolean(), anomalies: z.array(Anomaly) }).nullable(),
+  training: z.object({
+    epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), backend: z.string().nullable(), trainSeconds: z.number().nullable(),
+  }).nullable(),
+  metrics: z.record(z.string(), z.number()).nullable(),
+  championMetrics: z.record(z.string(), z.number()).nullable(),
+  gates: z.object({ passed: z.boolean(), failures: z.array(z.string()) }).nullable(),
+  approval: z.object({
+    required: z.boolean(), decision: z.enum(['approved', 'rejected', 'timed_out']).nullable(), by: z.string().nullable(),
+    at: z.string().nullable(), comment: z.string().nullable(), deadline: z.string().nullable(),
+  }),
+  canary: z.null(),
+  stages: z.array(z.object({
+    name: Stage, status: z.enum(['running', 'completed', 'failed', 'skipped']), startedAt: z.string(), endedAt: z.string().nullable(),
+  })),
+  startedBy: z.string().nullable(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  temporalUiUrl: z.string(),
+}).openapi('Pipeline');
+
+export const PipelineStarted = z.object({ id: z.string(), runId: z.string(), temporalUiUrl: z.string() }).openapi('PipelineStarted');
+export const DecisionRequest = z.object({ comment: z.string().max(10_000).optional() }).strict().openapi('Decision');
+
+export const ApiKeyCreate = z.object({
+  name: z.string().min(1).max(200),
+  role: z.enum(['viewer', 'operator', 'approver', 'admin']),
+}).strict().openapi('ApiKeyCreate');
+export const ApiKeySchema = z.object({
+  id: z.string(), name: z.string(), role: z.string(), createdAt: z.string(), revokedAt: z.string().nullable(),
+}).openapi('ApiKey');
+
+export const ModelVersionSchema = z.object({
+  version: z.number(), status: z.string(), metrics: z.record(z.string(), z.number()), datasetHash: z.string(),
+  params: z.record(z.string(), z.unknown()), features: z.array(z.string()), target: z.string(), backend: z.string(),
+  codeVersion: z.string(), pipelineId: z.string(), workflowRunId: z.string(), createdAt: z.string(),
+  approvedBy: z.string().nullable(), approvedAt: z.string().nullable(),
+}).openapi('ModelVersion');
+export const ModelSummary = z.object({
+  name: z.string(), task: z.string(), productionVersion: z.number().nullable(), canaryVersion: z.number().nullable(), updatedAt: z.string(),
+}).openapi('ModelSummary');
+export const ModelDetail = ModelSummary.extend({ versions: z.array(ModelVersionSchema) }).openapi('Model');
+
+export const DatasetSchema = z.object({
+  hash: z.string(), sourceUri: z.string(), format: z.string(), rows: z.number(), sizeBytes: z.number(),
+  schema: z.unknown(), statistics: z.unknown(), firstSeenAt: z.string(),
+}).openapi('Dataset');
+
+export const errorResponses = (...codes: (400 | 401 | 403 | 404 | 409 | 413 | 422)[]) =>
+  Object.fromEntries(codes.map((c) => [c, { description: errorDescriptions[c], content: { 'application/json': { schema: ErrorSchema } } }]));
+const errorDescriptions = {
+  400: 'Invalid input; details names the fields', 401: 'No or bad token', 403: 'Role too low, or a rule such as four-eyes',
+  404: 'No such thing', 409: 'State conflict', 413: 'Body too large', 422: 'Refused by the stage',
+} as const;

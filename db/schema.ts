@@ -1,0 +1,134 @@
+/**
+ * Perennial's data model. PostgreSQL holds what has been decided; Temporal holds what is in flight.
+ * This file is the single source of truth for the tables: migrations/ is generated from it by
+ * drizzle-kit (`npm run db:generate`) and never edited by hand.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+export const roles = ['viewer', 'operator', 'approver', 'admin'] as const;
+export type Role = (typeof roles)[number];
+export const roleEnum = pgEnum('role', roles);
+
+export const modelTasks = ['classification', 'regression'] as const;
+export type ModelTask = (typeof modelTasks)[number];
+export const modelTaskEnum = pgEnum('model_task', modelTasks);
+
+/** A model version moves candidate -> approved -> (canary ->) production -> archived, or ends rejected. */
+export const versionStatuses = ['candidate', 'rejected', 'approved', 'canary', 'production', 'archived'] as const;
+export type VersionStatus = (typeof versionStatuses)[number];
+export const versionStatusEnum = pgEnum('version_status', versionStatuses);
+
+export const pipelineStatuses = ['running', 'awaiting_approval', 'completed', 'rejected', 'failed', 'cancelled'] as const;
+export type PipelineStatusName = (typeof pipelineStatuses)[number];
+export const pipelineStatusEnum = pgEnum('pipeline_status', pipelineStatuses);
+
+/** API keys: only the sha256 of the token is kept; the token itself is shown once, at creation. */
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  role: roleEnum('role').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdBy: text('created_by'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+/** A dataset version is the sha256 of its bytes: the same bytes are stored once, whoever sends them. */
+export const datasets = pgTable('datasets', {
+  hash: text('hash').primaryKey(),
+  sourceUri: text('source_uri').notNull(),
+  format: text('format').notNull(),
+  artifactKey: text('artifact_key').notNull(),
+  sizeBytes: integer('size_bytes').notNull(),
+  rows: integer('rows').notNull(),
+  /** [{name, type (DuckDB type), kind (numeric|categorical|boolean|datetime|text|unsupported)}] */
+  schema: jsonb('schema').notNull(),
+  /** per column: count, missing, distinct, min, max, mean, std, top values */
+  statistics: jsonb('statistics').notNull(),
+  firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A named model; its versions are below. production_version points at the one serving traffic. */
+export const models = pgTable('models', {
+  name: text('name').primaryKey(),
+  task: modelTaskEnum('task').notNull(),
+  productionVersion: integer('production_version'),
+  canaryVersion: integer('canary_version'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Every evaluated candidate becomes a version, with its full lineage: data, parameters, code, run. */
+export const modelVersions = pgTable('model_versions', {
+  id: serial('id').primaryKey(),
+  modelName: text('model_name').notNull().references(() => models.name),
+  version: integer('version').notNull(),
+  status: versionStatusEnum('status').notNull().default('candidate'),
+  task: modelTaskEnum('task').notNull(),
+  datasetHash: text('dataset_hash').notNull().references(() => datasets.hash),
+  target: text('target').notNull(),
+  features: jsonb('features').notNull(),
+  params: jsonb('params').notNull(),
+  metrics: jsonb('metrics').notNull(),
+  artifactKey: text('artifact_key').notNull(),
+  backend: text('backend').notNull(),
+  codeVersion: text('code_version').notNull(),
+  pipelineId: text('pipeline_id').notNull(),
+  workflowRunId: text('workflow_run_id').notNull(),
+  approvedBy: text('approved_by'),
+  approvedAt: timestamp('approved_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  unique('model_versions_model_version').on(t.modelName, t.version),
+  // Temporal retries activities: registering the same pipeline's candidate twice yields one version.
+  uniqueIndex('model_versions_pipeline').on(t.pipelineId),
+]);
+
+/** One row per pipeline run, written by the workflow itself at start and at its end. */
+export const pipelineRuns = pgTable('pipeline_runs', {
+  id: text('id').primaryKey(),
+  runId: text('run_id').notNull(),
+  modelName: text('model_name').notNull(),
+  status: pipelineStatusEnum('status').notNull().default('running'),
+  reason: text('reason'),
+  startedBy: text('started_by'),
+  request: jsonb('request').notNull(),
+  /** the final status document, as GET /v1/pipelines/:id shows it once the run has ended */
+  outcome: jsonb('outcome'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+}, (t) => [index('pipeline_runs_model_created').on(t.modelName, t.createdAt)]);
+
+/** A person's decision on a candidate (or the timeout's). One per pipeline. */
+export const approvals = pgTable('approvals', {
+  pipelineId: text('pipeline_id').primaryKey(),
+  modelName: text('model_name').notNull(),
+  version: integer('version').notNull(),
+  decision: text('decision', { enum: ['approved', 'rejected', 'timed_out'] }).notNull(),
+  byKeyId: text('by_key_id'),
+  byName: text('by_name'),
+  comment: text('comment'),
+  decidedAt: timestamp('decided_at', { withTimezone: true }).notNull(),
+});
+
+/**
+ * The audit log: append-only. Every approval, rejection, promotion, rollback and key change.
+ * idempotency_key makes a retried activity write its event once.
+ */
+export const auditEvents = pgTable('audit_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  modelName: text('model_name'),
+  version: integer('version'),
+  pipelineId: text('pipeline_id'),
+  details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+  idempotencyKey: text('idempotency_key').unique(),
+});
+
+export const schema = { apiKeys, datasets, models, modelVersions, pipelineRuns, approvals, auditEvents };

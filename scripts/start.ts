@@ -1,0 +1,79 @@
+/**
+ * `npm start`: the whole platform in one terminal. A Temporal dev server (persisted under the data
+ * directory, Web UI on :8233) unless TEMPORAL_ADDRESS names one; the database migrated (PGlite under
+ * the data directory, or DATABASE_URL); the orchestration worker, the training worker and the API.
+ * Ctrl-C drains the workers and stops everything; the next `npm start` resumes what was in flight.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../config';
+import { startPlatform } from '../workers/platform';
+import { resolveTemporalCli, TemporalCliNotFound } from './temporal-cli';
+import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
+
+const t0 = Date.now();
+const say = (msg: string) => console.log(`[perennial] ${msg}`);
+
+async function main() {
+  const env = { ...process.env };
+  // a local admin token, made once and kept in the data directory, when none is configured
+  const dataDir = path.resolve(env.PERENNIAL_DATA_DIR ?? '.data');
+  let tokenNote = 'from PERENNIAL_ADMIN_TOKEN';
+  if (!env.PERENNIAL_ADMIN_TOKEN) {
+    const tokenFile = path.join(dataDir, 'admin-token');
+    fs.mkdirSync(dataDir, { recursive: true });
+    if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, `pk_admin_${crypto.randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    env.PERENNIAL_ADMIN_TOKEN = fs.readFileSync(tokenFile, 'utf8').trim();
+    tokenNote = `generated for this data directory, kept in ${path.relative(process.cwd(), tokenFile) || tokenFile}`;
+  }
+  const config = loadConfig(env);
+
+  let devServer: DevServer | undefined;
+  let temporalAddress = config.temporal.address;
+  if (!temporalAddress) {
+    const cli = resolveTemporalCli({ explicit: config.temporal.cliPath, log: say });
+    say(`starting Temporal dev server (${cli}), history in ${path.relative(process.cwd(), path.join(config.dataDir, 'temporal.db'))}`);
+    devServer = await startTemporalDevServer({
+      cli, dbFile: path.join(config.dataDir, 'temporal.db'), port: 7233, uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace, logFile: path.join(config.dataDir, 'temporal.log'),
+    });
+    temporalAddress = devServer.address;
+  }
+
+  const platform = await startPlatform(config, { temporalAddress, log: say });
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  say(`ready in ${seconds} s`);
+  console.log(`
+  API          ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/openapi.json)
+  Temporal UI  ${config.temporal.uiUrl}
+  Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})
+  Database     ${platform.database.kind === 'pglite' ? `PGlite in ${path.relative(process.cwd(), config.dataDir)}/pglite` : 'PostgreSQL (DATABASE_URL)'}
+  Admin token  ${config.adminToken}  (${tokenNote})
+
+  Try:  curl -H "Authorization: Bearer ${config.adminToken}" ${platform.apiUrl}/v1/models
+  Ctrl-C stops everything; workflows in flight resume at the next npm start.
+`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      say('second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    say(`${signal}: draining workers and stopping ...`);
+    await platform.stop();
+    await devServer?.stop();
+    say('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError || err instanceof TemporalCliNotFound) console.error(`[perennial] ${err.message}`);
+  else console.error('[perennial] failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { auditEvents } from '../../db/schema';
+import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+
+let t: TestPlatform;
+before(async () => { t = await startTestPlatform(); });
+after(async () => { await t?.stop(); });
+
+test('the weather pipeline goes from raw CSV to production version 1 once a second key approves it', async () => {
+  const operator = await t.createKey('olivia (operator)', 'operator');
+  const approver = await t.createKey('alice (approver)', 'approver');
+
+  const started = await t.api('POST', '/v1/pipelines', { token: operator, body: weatherRequest() });
+  assert.equal(started.status, 202);
+  assert.match(started.body.id, /^pipeline-weather-/);
+  assert.match(started.body.temporalUiUrl, new RegExp(`/namespaces/default/workflows/${started.body.id}/${started.body.runId}/history$`));
+
+  const waiting = await t.waitFor(started.body.id, (p) => p.status !== 'running', operator);
+  assert.equal(waiting.status, 'awaiting_approval');
+  assert.equal(waiting.stage, 'approval');
+  assert.equal(waiting.modelVersion, 1);
+  assert.equal(waiting.task, 'classification');
+  assert.equal(waiting.dataset.rows, 1461);
+  assert.match(waiting.dataset.hash, /^[0-9a-f]{64}$/);
+  assert.deepEqual(waiting.validation, { passed: true, anomalies: [] });
+  assert.ok(waiting.metrics.accuracy > 0.4, `accuracy ${waiting.metrics.accuracy}`);
+  assert.ok('f1_macro' in waiting.metrics);
+  assert.deepEqual(waiting.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'approval']);
+
+  const approved = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: approver, body: { comment: 'ship it' } });
+  assert.equal(approved.status, 200);
+  assert.equal(approved.body.approval.decision, 'approved');
+  assert.equal(approved.body.approval.by, 'alice (approver)');
+
+  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'completed');
+  assert.equal(done.stage, 'done');
+
+  const model = await t.api('GET', '/v1/models/weather', { token: operator });
+  assert.equal(model.status, 200);
+  assert.equal(model.body.productionVersion, 1);
+  const [v1] = model.body.versions;
+  assert.equal(v1.status, 'production');
+  assert.equal(v1.datasetHash, waiting.dataset.hash);
+  assert.equal(v1.pipelineId, started.body.id);
+  assert.equal(v1.approvedBy, 'alice (approver)');
+  assert.equal(v1.params.epochs, 5);
+  assert.equal(v1.backend, 'wasm');
+
+  const list = await t.api('GET', '/v1/models', { token: operator });
+  assert.deepEqual(list.body.items.map((m: any) => [m.name, m.productionVersion]), [['weather', 1]]);
+
+  const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id));
+  assert.deepEqual(audit.map((e) => e.action).sort(), ['approve', 'promote']);
+
+  if (process.env.RECORD_HISTORY) {
+    const history = await t.platform.client.workflow.getHandle(started.body.id).fetchHistory();
+    fs.writeFileSync(path.join(import.meta.dirname, '../fixtures/histories/weather-approved.json'), JSON.stringify(history, null, 1));
+  }
+});
+
+test('a second approved run makes version 2 production and archives version 1', async () => {
+  const approver = await t.createKey('bob (approver)', 'approver');
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ training: { epochs: 3, hiddenUnits: [8], seed: 7 } }) });
+  assert.equal(started.status, 202);
+  const waiting = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(waiting.status, 'awaiting_approval');
+  assert.equal(waiting.modelVersion, 2);
+  assert.equal(waiting.dataset.deduplicated, true, 'the same bytes are stored once');
+
+  const approved = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: approver });
+  assert.equal(approved.status, 200);
+  await t.waitFor(started.body.id, (p) => p.status === 'completed');
+
+  const model = await t.api('GET', '/v1/models/weather');
+  assert.equal(model.body.productionVersion, 2);
+  assert.deepEqual(model.body.versions.map((v: any) => [v.version, v.status]), [[2, 'production'], [1, 'archived']]);
+
+  const pipelines = await t.api('GET', '/v1/pipelines?model=weather');
+  assert.equal(pipelines.status, 200);
+  assert.deepEqual(pipelines.body.items.map((p: any) => p.id).slice(0, 1), [started.body.id], 'newest first');
+  const completed = await t.api('GET', '/v1/pipelines?status=completed');
+  assert.equal(completed.body.items.length, 2);
+});
+
+test('the same Idempotency-Key returns the same pipeline instead of starting a second one', async () => {
+  const body = weatherRequest({ approval: { required: false } });
+  const first = await t.api('POST', '/v1/pipelines', { body, headers: { 'idempotency-key': 'nightly-2026-11-22' } });
+  const second = await t.api('POST', '/v1/pipelines', { body, headers: { 'idempotency-key': 'nightly-2026-11-22' } });
+  assert.equal(first.status, 202);
+  assert.equal(second.status, 202);
+  assert.equal(second.body.id, first.body.id);
+  assert.equal(second.body.runId, first.body.runId);
+  await t.waitFor(first.body.id, (p) => p.status === 'completed');
+  const third = await t.api('POST', '/v1/pipelines', { body, headers: { 'idempotency-key': 'nightly-2026-11-22' } });
+  assert.equal(third.body.id, first.body.id, 'still the same pipeline after it ended');
+});

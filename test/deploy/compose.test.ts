@@ -1,0 +1,98 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Checked with the docker-compose CLI, which needs no Docker engine to render a file.
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const composeFile = fileURLToPath(new URL('../../docker-compose.yml', import.meta.url));
+
+// An empty env file in place of the project's .env, so a developer's settings cannot change what is checked.
+const scratchDir = mkdtempSync(join(tmpdir(), 'perennial-compose-test-'));
+const emptyEnvFile = join(scratchDir, 'empty.env');
+writeFileSync(emptyEnvFile, '');
+after(() => rmSync(scratchDir, { recursive: true, force: true }));
+
+const productionServices = ['postgres', 'temporal', 'temporal-ui', 'migrate', 'api', 'worker', 'trainer'];
+
+function compose(args: string[], env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  return spawnSync('docker-compose', ['--file', composeFile, '--project-directory', repoRoot, '--env-file', emptyEnvFile, ...args], {
+    cwd: repoRoot,
+    env,
+    encoding: 'utf8',
+  });
+}
+
+function envWith(adminToken: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PERENNIAL_ADMIN_TOKEN: adminToken };
+  if (adminToken === undefined) delete env.PERENNIAL_ADMIN_TOKEN;
+  delete env.COMPOSE_FILE;
+  delete env.COMPOSE_PROFILES;
+  return env;
+}
+
+function dockerComposeInstalled(): boolean {
+  const probe = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
+  return probe.error === undefined && probe.status === 0;
+}
+
+/** The lines of one top-level service in `docker-compose config` output (two-space indented YAML). */
+function serviceBlock(renderedYaml: string, name: string): string {
+  const lines = renderedYaml.split('\n');
+  const start = lines.indexOf(`  ${name}:`);
+  assert.notEqual(start, -1, `service ${name} is missing from the rendered compose file`);
+  const end = lines.findIndex((line, i) => i > start && /^ {0,2}\S/.test(line));
+  return lines.slice(start, end === -1 ? undefined : end).join('\n');
+}
+
+test('docker-compose.yml parses with docker-compose config and defines the whole production stack', (t) => {
+  if (!dockerComposeInstalled()) {
+    t.skip('docker-compose is not installed: apt-get install docker-compose');
+    return;
+  }
+  const env = envWith('compose-test-admin-token');
+
+  const quiet = compose(['config', '-q'], env);
+  assert.equal(quiet.status, 0, `docker-compose config -q failed:\n${quiet.stderr}`);
+
+  const rendered = compose(['config'], env);
+  assert.equal(rendered.status, 0, `docker-compose config failed:\n${rendered.stderr}`);
+  const services = compose(['config', '--services'], env).stdout.split('\n').filter(Boolean);
+  for (const service of productionServices) {
+    assert.ok(services.includes(service), `service ${service} is missing; services: ${services.join(', ')}`);
+  }
+
+  const trainer = serviceBlock(rendered.stdout, 'trainer');
+  assert.match(trainer, /dockerfile: Dockerfile\.trainer/);
+  assert.match(trainer, /^ {4}deploy:\n {6}resources:\n {8}reservations:\n {10}devices:$/m);
+  assert.match(trainer, /^\s+driver: nvidia$/m);
+  assert.match(trainer, /capabilities:\n\s+- gpu$/m);
+  assert.match(trainer, /^\s+count: 1$/m);
+  assert.match(trainer, /^\s+PERENNIAL_TF_BACKEND: tensorflow-gpu$/m);
+  assert.match(trainer, /workers\/trainer\.ts/);
+
+  const worker = serviceBlock(rendered.stdout, 'worker');
+  assert.match(worker, /workers\/orchestrator\.ts/);
+  for (const name of ['api', 'worker', 'trainer']) {
+    const block = serviceBlock(rendered.stdout, name);
+    assert.match(block, /artifacts:\/data/, `${name} mounts the shared artifacts volume`);
+    assert.match(block, /PERENNIAL_DATA_DIR: \/data/);
+    assert.match(block, /TEMPORAL_ADDRESS: temporal:7233/);
+    assert.match(block, /PERENNIAL_ADMIN_TOKEN: compose-test-admin-token/);
+    assert.match(block, /migrate:\n\s+condition: service_completed_successfully/, `${name} waits for migrations`);
+  }
+  assert.match(serviceBlock(rendered.stdout, 'api'), /\/readyz/);
+});
+
+test('docker-compose.yml refuses to render without PERENNIAL_ADMIN_TOKEN', (t) => {
+  if (!dockerComposeInstalled()) {
+    t.skip('docker-compose is not installed: apt-get install docker-compose');
+    return;
+  }
+  const result = compose(['config', '-q'], envWith(undefined));
+  assert.notEqual(result.status, 0);
+  assert.match(result.stderr, /PERENNIAL_ADMIN_TOKEN/);
+});

@@ -1,0 +1,102 @@
+/**
+ * The whole platform for one test file, as `npm start` runs it: API, orchestration worker and
+ * training worker on a real Temporal server and a real database, on task queues of its own.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../config';
+import type { Database } from '../../db/client';
+import { startPlatform, type Platform } from '../../workers/platform';
+import { openTestDatabase } from './database';
+import { testTemporalAddress } from './temporal';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+/** Real data from the vega-datasets package: 1,461 days of Seattle weather. */
+export const SEATTLE_WEATHER = path.join(REPO_ROOT, 'node_modules/vega-datasets/data/seattle-weather.csv');
+
+export interface TestPlatform {
+  platform: Platform;
+  config: Config;
+  database: Database;
+  url: string;
+  adminToken: string;
+  dataDir: string;
+  temporalAddress: string;
+  api<T = any>(method: string, route: string, opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: T }>;
+  createKey(name: string, role: 'viewer' | 'operator' | 'approver' | 'admin'): Promise<string>;
+  waitFor<T = any>(pipelineId: string, until: (p: any) => boolean, token?: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+  const temporalAddress = await testTemporalAddress();
+  const database = await openTestDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-test-'));
+  const suffix = crypto.randomBytes(4).toString('hex');
+  const adminToken = `test-admin-${crypto.randomBytes(12).toString('hex')}`;
+  const config = loadConfig({
+    PORT: '0', HOST: '127.0.0.1', PERENNIAL_DATA_DIR: dataDir, PERENNIAL_ADMIN_TOKEN: adminToken,
+    PERENNIAL_TASK_QUEUE: `perennial-${suffix}`, PERENNIAL_TRAINING_TASK_QUEUE: `perennial-training-${suffix}`,
+    PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'error', ...env,
+  });
+  const platform = await startPlatform(config, {
+    temporalAddress, database, workflowBundlePath: process.env.PERENNIAL_TEST_WORKFLOW_BUNDLE, log: () => {},
+  });
+  const url = platform.apiUrl!;
+
+  const api: TestPlatform['api'] = async (method, route, opts = {}) => {
+    const token = opts.token === undefined ? adminToken : opts.token;
+    const res = await fetch(url + route, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    let body: any = text;
+    try { body = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body };
+  };
+
+  return {
+    platform, config, database, url, adminToken, dataDir, temporalAddress, api,
+    async createKey(name, role) {
+      const res = await api('POST', '/v1/api-keys', { body: { name, role } });
+      if (res.status !== 201) throw new Error(`could not create key: ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
+    },
+    async waitFor(pipelineId, until, token) {
+      // a guard against a hung test, not a timing assertion
+      const deadline = Date.now() + 120_000;
+      let last: any;
+      while (Date.now() < deadline) {
+        const res = await api('GET', `/v1/pipelines/${pipelineId}`, { token });
+        last = res.body;
+        if (res.status === 200 && until(res.body)) return res.body;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`pipeline ${pipelineId} never reached the expected state; last seen: ${JSON.stringify(last)}`);
+    },
+    async stop() {
+      await platform.stop();
+      await database.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A pipeline request for seattle-weather, small enough to train in seconds. */
+export function weatherRequest(overrides: Record<string, unknown> = {}) {
+  return {
+    model: 'weather',
+    dataset: { uri: SEATTLE_WEATHER },
+    target: 'weather',
+    training: { epochs: 5, hiddenUnits: [16] },
+    ...overrides,
+  };
+}

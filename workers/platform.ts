@@ -1,0 +1,130 @@
+/**
+ * The composition root: opens the database and artifact store, connects to Temporal, and runs any
+ * of the three parts (API, orchestration worker, training worker) in this process. `npm start`
+ * runs all three; the production entry points run one each.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import proto from '@temporalio/proto';
+import { LocalArtifactStore } from '../activities/artifacts';
+import { createApp } from '../api/app';
+import type { Config } from '../config';
+import { openDatabase, type Database } from '../db/client';
+import { loadBackend } from '../ml/backend';
+import { codeVersion, PerennialPlugin } from './plugin';
+
+export interface PlatformParts {
+  api?: boolean;
+  orchestration?: boolean;
+  training?: boolean;
+}
+
+export interface Platform {
+  config: Config;
+  database: Database;
+  client: Client;
+  /** e.g. http://127.0.0.1:3000, when the API runs here */
+  apiUrl?: string;
+  /** stops the API, drains the workers, closes connections */
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+function quietRuntime(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR') {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(level),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    });
+  } catch {
+    // already installed by the host application
+  }
+}
+
+/** Registers ModelName and PipelineStage on a Temporal that Perennial did not start itself. */
+export async function ensureSearchAttributes(connection: Connection, namespace: string) {
+  const Keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = ['ModelName', 'PipelineStage'].filter((n) => !customAttributes?.[n]);
+  if (!missing.length) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace, searchAttributes: Object.fromEntries(missing.map((n) => [n, Keyword])),
+  });
+}
+
+export async function startPlatform(config: Config, opts: {
+  parts?: PlatformParts;
+  temporalAddress: string;
+  /** an open, migrated database to use instead of the one config names */
+  database?: Database;
+  workflowBundlePath?: string;
+  log?: (msg: string) => void;
+}): Promise<Platform> {
+  const parts = { api: true, orchestration: true, training: true, ...opts.parts };
+  const log = opts.log ?? ((m: string) => console.log(m));
+  quietRuntime(config.logLevel === 'debug' ? 'INFO' : config.logLevel === 'error' ? 'ERROR' : 'WARN');
+
+  const database = opts.database ?? await openDatabase({ url: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` });
+  if (!opts.database) await database.migrate();
+  const artifacts = new LocalArtifactStore(config.artifactsDir);
+
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  await ensureSearchAttributes(connection, config.temporal.namespace);
+
+  const workers: Worker[] = [];
+  let nativeConnection: NativeConnection | undefined;
+  if (parts.orchestration || parts.training) {
+    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+  }
+  if (parts.orchestration) {
+    workers.push(await Worker.create({
+      connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
+      plugins: [new PerennialPlugin({ role: 'orchestration', db: database.db, artifacts, codeVersion: codeVersion(), workflowBundlePath: opts.workflowBundlePath })],
+      shutdownGraceTime: '10s',
+    }));
+  }
+  if (parts.training) {
+    const backend = await loadBackend(config.tfBackend);
+    log(`training worker: TensorFlow.js backend ${backend.name} on ${backend.device}, ${config.trainingSlots} slot(s)`);
+    workers.push(await Worker.create({
+      connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.training,
+      plugins: [new PerennialPlugin({ role: 'training', artifacts, backend: config.tfBackend })],
+      maxConcurrentActivityTaskExecutions: config.trainingSlots,
+      shutdownGraceTime: '30s',
+    }));
+  }
+  const running = workers.map((w) => w.run());
+  running.forEach((p) => p.catch((err) => log(`worker stopped with an error: ${(err as Error).message}`)));
+
+  let server: ServerType | undefined;
+  let apiUrl: string | undefined;
+  if (parts.api) {
+    const app = createApp({ config, database, client });
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+        apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`;
+        resolve();
+      });
+    });
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config, database, client, apiUrl,
+    stop() {
+      stopping ??= (async () => {
+        if (server) await new Promise<void>((r) => server!.close(() => r()));
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await Promise.allSettled(running);
+        await nativeConnection?.close();
+        await connection.close();
+        if (!opts.database) await database.close();
+      })();
+      return stopping;
+    },
+  };
+}

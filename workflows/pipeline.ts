@@ -1,0 +1,180 @@
+/**
+ * trainingPipeline: one model's way from raw data to production.
+ *
+ *   ingest -> validate -> train -> evaluate -> (quality gates) -> approval -> promote
+ *
+ * Bad data, failed gates and a refusal end the run as `rejected` with the reason, never as a crash.
+ * The run waits for a person durably, for days if need be; a timeout rejects. Every decision is audited.
+ */
+import {
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler,
+  upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import type { OrchestrationActivities, TrainingActivities } from '../activities';
+import type { Principal } from '../activities/types';
+import {
+  approveUpdate, DecisionRefusal, ModelNameKey, PipelineStageKey, rejectUpdate, statusQuery, type DecisionInput,
+} from './definitions';
+import { checkGates } from './gates';
+import {
+  initialStatus, type PipelineInput, type PipelineStatus, type PipelineStatusName, type RejectionReason, type StageName,
+} from './status';
+
+const roleRank = { viewer: 0, operator: 1, approver: 2, admin: 3 } as const;
+const nonRetryableData = ['DatasetError'];
+
+export async function trainingPipeline(input: PipelineInput): Promise<PipelineStatus> {
+  const { workflowId: id, runId } = workflowInfo();
+  const { spec } = input;
+  const data = proxyActivities<OrchestrationActivities>({
+    startToCloseTimeout: '30 minutes',
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: nonRetryableData },
+  });
+  const training = proxyActivities<TrainingActivities>({
+    taskQueue: input.trainingTaskQueue ?? 'perennial-training',
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { maximumAttempts: 3, nonRetryableErrorTypes: nonRetryableData },
+  });
+
+  const status = initialStatus(id, runId, input, new Date());
+  let decision: (DecisionInput & { verdict: 'approved' | 'rejected' }) | undefined;
+  let decisionRecorded = false;
+
+  setHandler(statusQuery, () => status);
+  const decide = (verdict: 'approved' | 'rejected') => async (d: DecisionInput) => {
+    decision = { ...d, verdict };
+    await condition(() => decisionRecorded);
+    return status;
+  };
+  const validateDecision = (d: DecisionInput) => {
+    if (status.status !== 'awaiting_approval' || decision) {
+      throw ApplicationFailure.nonRetryable(`Pipeline ${id} is not awaiting approval (status: ${status.status}, stage: ${status.stage}).`, DecisionRefusal.notAwaiting);
+    }
+    if (roleRank[d.by.role] < roleRank.approver) {
+      throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not decide on promotions; approver is needed.`, DecisionRefusal.forbidden);
+    }
+    if (input.requestedBy && d.by.keyId === input.requestedBy.keyId) {
+      throw ApplicationFailure.nonRetryable('Four-eyes rule: the key that started a pipeline may not decide on it.', DecisionRefusal.fourEyes);
+    }
+  };
+  setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
+  setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision });
+
+  upsertSearchAttributes([{ key: ModelNameKey, value: spec.model }]);
+
+  async function stage<T>(name: StageName, work: () => Promise<T>): Promise<T> {
+    status.stage = name;
+    const record = { name, status: 'running' as const, startedAt: new Date().toISOString(), endedAt: null as string | null };
+    status.stages.push(record);
+    upsertSearchAttributes([{ key: PipelineStageKey, value: name }]);
+    try {
+      const result = await work();
+      Object.assign(record, { status: 'completed', endedAt: new Date().toISOString() });
+      return result;
+    } catch (err) {
+      Object.assign(record, { status: 'failed', endedAt: new Date().toISOString() });
+      throw err;
+    }
+  }
+
+  async function finish(outcome: PipelineStatusName, reason: RejectionReason | null = null): Promise<PipelineStatus> {
+    status.status = outcome;
+    status.reason = reason;
+    if (outcome === 'completed') status.stage = 'done';
+    status.endedAt = new Date().toISOString();
+    upsertSearchAttributes([{ key: PipelineStageKey, value: outcome === 'completed' ? 'done' : status.stage }]);
+    await data.recordPipelineOutcome({ pipelineId: id, status: outcome, reason: reason ?? undefined, outcome: status });
+    return status;
+  }
+
+  try {
+    await data.recordPipelineStart({ pipelineId: id, runId, model: spec.model, startedBy: input.requestedBy?.keyId, request: spec });
+
+    const dataset = await stage('ingest', () => data.ingestDataset(spec.dataset));
+    status.dataset = { hash: dataset.hash, rows: dataset.rows, deduplicated: dataset.deduplicated };
+
+    const report = await stage('validate', () =>
+      data.validateDataset({ dataset, target: spec.target, features: spec.features, task: spec.task }));
+    status.validation = { passed: report.passed, anomalies: report.anomalies };
+    status.task = report.task;
+    if (!report.passed) return await finish('rejected', 'validation');
+
+    const trained = await stage('train', () => training.trainModel({
+      pipelineId: id, model: spec.model, dataset, target: spec.target, task: report.task, features: report.features, params: spec.training,
+    }));
+    status.training = {
+      epoch: trained.epochs, epochs: spec.training.epochs, loss: trained.finalLoss, backend: trained.backend, trainSeconds: trained.trainSeconds,
+    };
+
+    const evaluation = await stage('evaluate', async () => {
+      const champion = await data.getProductionModel(spec.model);
+      return training.evaluateModel({
+        dataset, target: spec.target, params: spec.training, candidateArtifactKey: trained.artifactKey, championArtifactKey: champion?.artifactKey,
+      });
+    });
+    status.metrics = evaluation.metrics;
+    status.championMetrics = evaluation.championMetrics ?? null;
+
+    const { version } = await data.registerCandidate({
+      pipelineId: id, runId, model: spec.model, task: report.task, datasetHash: dataset.hash, target: spec.target,
+      features: report.features.map((f) => f.name), params: { ...spec.training }, metrics: evaluation.metrics,
+      artifactKey: trained.artifactKey, backend: trained.backend,
+    });
+    status.modelVersion = version;
+
+    status.gates = checkGates(spec.gates, evaluation);
+    if (!status.gates.passed) {
+      await data.rejectVersion({ pipelineId: id, model: spec.model, version, reason: 'gates', details: status.gates });
+      return await finish('rejected', 'gates');
+    }
+
+    let approver: Principal | undefined;
+    if (spec.approval.required) {
+      const outcome = await stage('approval', async () => {
+        status.status = 'awaiting_approval';
+        status.approval.deadline = new Date(Date.now() + msOf(spec.approval.timeout)).toISOString();
+        const decided = await condition(() => decision !== undefined, spec.approval.timeout);
+        status.status = 'running';
+        const at = new Date().toISOString();
+        const verdict = decided ? decision!.verdict : 'timed_out';
+        await data.recordDecision({
+          pipelineId: id, model: spec.model, version, decision: verdict, by: decision?.by, comment: decision?.comment, at,
+        });
+        Object.assign(status.approval, { decision: verdict, by: decision?.by.name ?? null, at, comment: decision?.comment ?? null });
+        decisionRecorded = true;
+        return verdict;
+      });
+      if (outcome === 'timed_out') return await finish('rejected', 'approval_timeout');
+      if (outcome === 'rejected') return await finish('rejected', 'approval');
+      approver = decision!.by;
+    }
+
+    await stage('promote', () => data.promoteVersion({
+      pipelineId: id, model: spec.model, version, actor: approver ? `${approver.name} (${approver.keyId})` : 'system:auto-approval',
+    }));
+    return await finish('completed');
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => finish('cancelled'));
+      throw err;
+    }
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (cause instanceof ApplicationFailure && cause.type === 'DatasetError') {
+      // the data cannot be read or used: a validation outcome, not a crash
+      status.validation = { passed: false, anomalies: [{ kind: 'unreadable', severity: 'error', message: cause.message }] };
+      return await finish('rejected', 'validation');
+    }
+    status.error = cause instanceof Error ? cause.message : String(cause);
+    await finish('failed');
+    throw err;
+  }
+}
+
+/** "90s", "10m", "72h", "2d", "500ms" -> milliseconds (the API validates the format). */
+function msOf(duration: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration);
+  if (!m) return 0;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,54 @@
+/** What GET /v1/pipelines/:id shows: the pipeline's own account of where it is. */
+import type { Anomaly, Metrics, PipelineSpec, Principal } from '../activities/types';
+
+export type PipelineStatusName = 'running' | 'awaiting_approval' | 'completed' | 'rejected' | 'failed' | 'cancelled';
+export type StageName = 'ingest' | 'validate' | 'train' | 'evaluate' | 'approval' | 'canary' | 'promote' | 'done';
+export type RejectionReason = 'validation' | 'gates' | 'approval' | 'approval_timeout' | 'canary';
+
+export interface StageRecord {
+  name: StageName;
+  status: 'running' | 'completed' | 'failed' | 'skipped';
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface PipelineStatus {
+  id: string;
+  runId: string;
+  model: string;
+  status: PipelineStatusName;
+  stage: StageName;
+  reason: RejectionReason | null;
+  error: string | null;
+  modelVersion: number | null;
+  task: string | null;
+  dataset: { hash: string; rows: number; deduplicated: boolean } | null;
+  validation: { passed: boolean; anomalies: Anomaly[] } | null;
+  training: { epoch: number; epochs: number; loss: number | null; backend: string | null; trainSeconds: number | null } | null;
+  metrics: Metrics | null;
+  championMetrics: Metrics | null;
+  gates: { passed: boolean; failures: string[] } | null;
+  approval: { required: boolean; decision: 'approved' | 'rejected' | 'timed_out' | null; by: string | null; at: string | null; comment: string | null; deadline: string | null };
+  canary: null;
+  stages: StageRecord[];
+  startedBy: string | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface PipelineInput {
+  spec: PipelineSpec;
+  /** who started it; null when started outside the API */
+  requestedBy?: Principal | null;
+  /** task queue of the training workers; defaults to `perennial-training` */
+  trainingTaskQueue?: string;
+}
+
+export function initialStatus(id: string, runId: string, input: PipelineInput, now: Date): PipelineStatus {
+  return {
+    id, runId, model: input.spec.model, status: 'running', stage: 'ingest', reason: null, error: null, modelVersion: null,
+    task: input.spec.task ?? null, dataset: null, validation: null, training: null, metrics: null, championMetrics: null, gates: null,
+    approval: { required: input.spec.approval.required, decision: null, by: null, at: null, comment: null, deadline: null },
+    canary: null, stages: [], startedBy: input.requestedBy?.name ?? null, startedAt: now.toISOString(), endedAt: null,
+  };
+}
