@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { eq } from 'drizzle-orm';
 import { auditEvents } from '../../db/schema';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
@@ -59,7 +60,7 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
 
   if (process.env.RECORD_HISTORY) {
     const history = await t.platform.client.workflow.getHandle(started.body.id).fetchHistory();
-    fs.writeFileSync(path.join(import.meta.dirname, '../fixtures/histories/weather-approved.json'), JSON.stringify(history, null, 1));
+    fs.writeFileSync(path.join(import.meta.dirname, '../fixtures/histories/weather-approved.json'), historyToJSON(history));
   }
 });
 

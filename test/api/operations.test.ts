@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform';
+
+let t: TestPlatform;
+before(async () => { t = await startTestPlatform(); });
+after(async () => { await t?.stop(); });
+
+test('/healthz answers 200 without a token', async () => {
+  const res = await t.api('GET', '/healthz', { token: null });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body, { status: 'ok' });
+});
+
+test('/readyz answers 200 when Temporal and the database answer', async () => {
+  const res = await t.api('GET', '/readyz', { token: null });
+  assert.equal(res.status, 200);
+  assert.equal(res.body.status, 'ready');
+  assert.deepEqual(res.body.down, []);
+});
+
+test('/openapi.json documents every pipeline route from the same zod schemas', async () => {
+  const res = await t.api('GET', '/openapi.json', { token: null });
+  assert.equal(res.status, 200);
+  assert.equal(res.body.openapi, '3.1.0');
+  for (const p of ['/v1/pipelines', '/v1/pipelines/{id}', '/v1/pipelines/{id}/approve', '/v1/pipelines/{id}/reject',
+    '/v1/pipelines/{id}/cancel', '/v1/models', '/v1/models/{name}', '/v1/api-keys', '/v1/datasets/{hash}']) {
+    assert.ok(res.body.paths[p], `${p} is documented`);
+  }
+  const request = res.body.components.schemas.PipelineRequest;
+  assert.deepEqual(request.required.sort(), ['dataset', 'model', 'target']);
+});
+
+test('/metrics exposes request counts by route and status in Prometheus text', async () => {
+  await t.api('GET', '/v1/models');
+  await t.api('GET', '/v1/models', { token: null });
+  const res = await fetch(`${t.url}/metrics`);
+  const text = await res.text();
+  assert.equal(res.status, 200);
+  assert.match(text, /perennial_http_requests_total\{method="GET",route="\/v1\/models",status="200"\} 1/);
+  assert.match(text, /perennial_http_requests_total\{method="GET",route="\/v1\/models",status="401"\} 1/);
+  assert.match(text, /perennial_http_request_duration_seconds_bucket/);
+});
+
+test('an unknown route is a JSON 404', async () => {
+  const res = await t.api('GET', '/v2/nothing', { token: null });
+  assert.equal(res.status, 404);
+  assert.equal(res.body.error.code, 'not_found');
+});
+
+test('GET /v1/datasets shows a dataset version with its schema and statistics once a pipeline ingested it', async () => {
+  const { weatherRequest } = await import('../helpers/platform');
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false } }) });
+  const done = await t.waitFor(started.body.id, (p) => p.status === 'completed');
+  const list = await t.api('GET', '/v1/datasets');
+  assert.equal(list.body.items.length, 1);
+  const ds = await t.api('GET', `/v1/datasets/${done.dataset.hash}`);
+  assert.equal(ds.status, 200);
+  assert.equal(ds.body.rows, 1461);
+  assert.deepEqual(ds.body.schema.map((c: any) => [c.name, c.kind]),
+    [['date', 'datetime'], ['precipitation', 'numeric'], ['temp_max', 'numeric'], ['temp_min', 'numeric'], ['wind', 'numeric'], ['weather', 'categorical']]);
+  const weather = ds.body.statistics.find((s: any) => s.name === 'weather');
+  assert.equal(weather.top[0].value, 'rain');
+  assert.equal(weather.missing, 0);
+  const temp = ds.body.statistics.find((s: any) => s.name === 'temp_max');
+  assert.ok(Math.abs(temp.mean - 16.44) < 0.01, `temp_max mean ${temp.mean}`);
+});
