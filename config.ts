@@ -18,6 +18,7 @@ const EnvSchema = z.object({
   TEMPORAL_CLI: z.string().optional(),
   PERENNIAL_TEMPORAL_UI_URL: z.string().url().optional(),
   PERENNIAL_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  PERENNIAL_TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   PERENNIAL_TASK_QUEUE: z.string().default('perennial'),
   PERENNIAL_TRAINING_TASK_QUEUE: z.string().default('perennial-training'),
@@ -41,6 +42,8 @@ export interface Config {
     cliPath?: string;
     uiUrl: string;
     uiPort: number;
+    /** gRPC port of the dev server that `npm start` runs */
+    devPort: number;
   };
   databaseUrl?: string;
   taskQueues: { orchestration: string; training: string };
@@ -73,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI,
       uiUrl: (e.PERENNIAL_TEMPORAL_UI_URL ?? `http://localhost:${e.PERENNIAL_TEMPORAL_UI_PORT}`).replace(/\/$/, ''),
       uiPort: e.PERENNIAL_TEMPORAL_UI_PORT,
+      devPort: e.PERENNIAL_TEMPORAL_DEV_PORT,
     },
     databaseUrl: e.DATABASE_URL,
     taskQueues: { orchestration: e.PERENNIAL_TASK_QUEUE, training: e.PERENNIAL_TRAINING_TASK_QUEUE },

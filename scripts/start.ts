@@ -35,7 +35,7 @@ async function main() {
     const cli = resolveTemporalCli({ explicit: config.temporal.cliPath, log: say });
     say(`starting Temporal dev server (${cli}), history in ${path.relative(process.cwd(), path.join(config.dataDir, 'temporal.db'))}`);
     devServer = await startTemporalDevServer({
-      cli, dbFile: path.join(config.dataDir, 'temporal.db'), port: 7233, uiPort: config.temporal.uiPort,
+      cli, dbFile: path.join(config.dataDir, 'temporal.db'), port: config.temporal.devPort, uiPort: config.temporal.uiPort,
       namespace: config.temporal.namespace, logFile: path.join(config.dataDir, 'temporal.log'),
     });
     temporalAddress = devServer.address;
