@@ -4,7 +4,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
 before(async () => { t = await startTestPlatform(); });
-after(async () => { await t?.stop(); });
+after(async () => { await t?.stop().catch(() => {}); });
 
 test('/healthz answers 200 without a token', async () => {
   const res = await t.api('GET', '/healthz', { token: null });
@@ -64,4 +64,12 @@ test('GET /v1/datasets shows a dataset version with its schema and statistics on
   assert.equal(weather.missing, 0);
   const temp = ds.body.statistics.find((s: any) => s.name === 'temp_max');
   assert.ok(Math.abs(temp.mean - 16.44) < 0.01, `temp_max mean ${temp.mean}`);
+});
+
+test('/readyz answers 503 naming the database when the database does not answer', async () => {
+  await t.database.close();
+  const res = await t.api('GET', '/readyz', { token: null });
+  assert.equal(res.status, 503);
+  assert.deepEqual(res.body.down, ['database']);
+  assert.equal(res.body.checks.temporal.ok, true);
 });

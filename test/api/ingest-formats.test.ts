@@ -1,0 +1,68 @@
+/** Ingest reads CSV, JSON, NDJSON and Parquet with DuckDB; validation names what a model cannot use. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { withDuckDb } from '../../activities/duckdb';
+import { SEATTLE_WEATHER, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+
+let t: TestPlatform;
+before(async () => { t = await startTestPlatform(); });
+after(async () => { await t?.stop(); });
+
+/** seattle-weather converted by DuckDB into another format: the same rows, other bytes */
+async function convert(format: 'parquet' | 'json' | 'ndjson'): Promise<string> {
+  const file = path.join(t.dataDir, `seattle-weather.${format === 'ndjson' ? 'jsonl' : format}`);
+  const options = { parquet: "FORMAT parquet, COMPRESSION zstd", json: 'FORMAT json, ARRAY true', ndjson: 'FORMAT json' }[format];
+  await withDuckDb((conn) => conn.run(`COPY (SELECT * FROM read_csv('${SEATTLE_WEATHER}')) TO '${file}' (${options})`));
+  return file;
+}
+
+for (const format of ['parquet', 'json', 'ndjson'] as const) {
+  test(`a ${format} dataset is ingested with its format inferred and trains a model like the CSV`, async () => {
+    const started = await t.api('POST', '/v1/pipelines', {
+      body: weatherRequest({ model: `weather-${format}`, dataset: { uri: `file://${await convert(format)}` }, approval: { required: false } }),
+    });
+    const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+    assert.equal(done.status, 'completed', JSON.stringify(done.validation ?? done.error));
+    assert.equal(done.dataset.rows, 1461);
+    const ds = await t.api('GET', `/v1/datasets/${done.dataset.hash}`);
+    assert.equal(ds.body.format, format);
+  });
+}
+
+test('a file with a header and no rows is rejected at validation as no_rows', async () => {
+  const file = path.join(t.dataDir, 'header-only.csv');
+  fs.writeFileSync(file, 'date,precipitation,temp_max,temp_min,wind,weather\n');
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-empty', dataset: { uri: file } }) });
+  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'rejected');
+  assert.equal(done.reason, 'validation');
+  assert.ok(done.validation.anomalies.some((a: any) => a.kind === 'no_rows'), JSON.stringify(done.validation.anomalies));
+});
+
+test('a feature of a type models cannot use (a nested list) is rejected as unsupported_type, naming it', async () => {
+  const file = path.join(t.dataDir, 'nested.jsonl');
+  const rows = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n').slice(1, 200).map((l) => {
+    const [date, precipitation, temp_max, temp_min, wind, weather] = l.split(',');
+    return JSON.stringify({ date, precipitation: +precipitation, temp_max: +temp_max, temp_min: +temp_min, wind: +wind, readings: [+temp_min, +temp_max], weather });
+  });
+  fs.writeFileSync(file, rows.join('\n'));
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-nested', dataset: { uri: file } }) });
+  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'rejected');
+  const errors = done.validation.anomalies.filter((a: any) => a.severity === 'error');
+  assert.deepEqual(errors.map((a: any) => [a.kind, a.column]), [['unsupported_type', 'readings']]);
+  assert.match(errors[0].message, /DOUBLE\[\]/);
+});
+
+test('a regression target is inferred from a numeric column and judged by RMSE, MAE and R2', async () => {
+  const started = await t.api('POST', '/v1/pipelines', {
+    body: weatherRequest({ model: 'temp-max', target: 'temp_max', approval: { required: false } }),
+  });
+  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'completed');
+  assert.equal(done.task, 'regression');
+  assert.deepEqual(Object.keys(done.metrics).sort(), ['mae', 'r2', 'rmse']);
+  assert.ok(done.metrics.r2 > 0.5, `r2 ${done.metrics.r2}: temp_min and the date explain most of temp_max`);
+});
