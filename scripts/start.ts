@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config';
 import { startPlatform } from '../workers/platform';
+import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 import { resolveTemporalCli, TemporalCliNotFound } from './temporal-cli';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 
@@ -29,6 +30,8 @@ async function main() {
   }
   const config = loadConfig(env);
 
+  // webpack the workflows (or find them cached) while Temporal starts
+  const bundle = cachedWorkflowBundle(config.dataDir);
   let devServer: DevServer | undefined;
   let temporalAddress = config.temporal.address;
   if (!temporalAddress) {
@@ -41,7 +44,7 @@ async function main() {
     temporalAddress = devServer.address;
   }
 
-  const platform = await startPlatform(config, { temporalAddress, log: say });
+  const platform = await startPlatform(config, { temporalAddress, log: say, workflowBundlePath: await bundle });
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
   say(`ready in ${seconds} s`);
   console.log(`

@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath } from '../workers/plugin';
+import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 import { resolveTemporalCli } from './temporal-cli';
 import { startTemporalDevServer } from './temporal-dev-server';
 
@@ -28,9 +27,7 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-test-run-'));
   const cli = resolveTemporalCli();
   const server = await startTemporalDevServer({ cli, headless: true, logFile: path.join(tmp, 'temporal.log') });
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never });
-  const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  fs.writeFileSync(bundlePath, code);
+  const bundlePath = await cachedWorkflowBundle(tmp);
   console.log(`Temporal dev server ${server.address}; database: ${process.env.TEST_DATABASE_URL ? 'PostgreSQL (TEST_DATABASE_URL)' : 'PGlite'}; ${files.length} test files`);
 
   const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'spec', ...files], {
