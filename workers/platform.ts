@@ -13,6 +13,7 @@ import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { loadBackend } from '../ml/backend';
 import { codeVersion, PerennialPlugin } from './plugin';
+import { cachedWorkflowBundle } from './workflow-bundle';
 
 export interface PlatformParts {
   api?: boolean;
@@ -81,9 +82,10 @@ export async function startPlatform(config: Config, opts: {
     nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
   }
   if (parts.orchestration) {
+    const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
-      plugins: [new PerennialPlugin({ role: 'orchestration', db: database.db, artifacts, codeVersion: codeVersion(), workflowBundlePath: opts.workflowBundlePath })],
+      plugins: [new PerennialPlugin({ role: 'orchestration', db: database.db, artifacts, codeVersion: codeVersion(), workflowBundlePath })],
       shutdownGraceTime: '10s',
     }));
   }
