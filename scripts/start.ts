@@ -8,12 +8,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config';
+import { openDatabase } from '../db/client';
+import { loadBackend } from '../ml/backend';
 import { startPlatform } from '../workers/platform';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 import { resolveTemporalCli, TemporalCliNotFound } from './temporal-cli';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 
-const t0 = Date.now();
+
 const say = (msg: string) => console.log(`[perennial] ${msg}`);
 
 async function main() {
@@ -30,8 +32,13 @@ async function main() {
   }
   const config = loadConfig(env);
 
-  // webpack the workflows (or find them cached) while Temporal starts
+  // while Temporal starts: webpack the workflows (or find them cached), open and migrate the
+  // database, and load the TensorFlow.js backend
   const bundle = cachedWorkflowBundle(config.dataDir);
+  const database = openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite') })
+    .then(async (db) => { await db.migrate(); return db; });
+  const backend = loadBackend(config.tfBackend);
+  for (const p of [bundle, database, backend]) p.catch(() => {}); // awaited below
   let devServer: DevServer | undefined;
   let temporalAddress = config.temporal.address;
   if (!temporalAddress) {
@@ -44,8 +51,9 @@ async function main() {
     temporalAddress = devServer.address;
   }
 
-  const platform = await startPlatform(config, { temporalAddress, log: say, workflowBundlePath: await bundle });
-  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  await backend;
+  const platform = await startPlatform(config, { temporalAddress, log: say, workflowBundlePath: await bundle, database: await database });
+  const seconds = process.uptime().toFixed(1); // since the process began, imports included
   say(`ready in ${seconds} s`);
   console.log(`
   API          ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/openapi.json)
@@ -58,15 +66,18 @@ async function main() {
   Ctrl-C stops everything; workflows in flight resume at the next npm start.
 `);
 
-  let stopping = false;
+  let stoppingSince = 0;
   const stop = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // a terminal's Ctrl-C reaches both tsx and this process at once: only a later one means "now"
+      if (Date.now() - stoppingSince < 1500) return;
       say('second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     say(`${signal}: draining workers and stopping ...`);
     await platform.stop();
+    await platform.database.close();
     await devServer?.stop();
     say('stopped');
     process.exit(0);
