@@ -1,65 +1,49 @@
-/** Ingest and validate: the first two stages. Every side effect on data lives here. */
+/**
+ * Ingest and validate: the first two stages. Ingest brings any source to the artifact store once,
+ * under the sha256 of its bytes, and profiles it with DuckDB; validate holds it against what the
+ * model needs and against the model's data contract.
+ */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
-import { ApplicationFailure } from '@temporalio/common';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { datasets } from '../db/schema';
+import { dataContracts, datasets } from '../db/schema';
 import type { ArtifactStore } from './artifacts';
-import { describeColumns, profile, sourceSql, withDuckDb } from './duckdb';
+import { describeColumns, profile, quoteIdent, sourceSql, withDuckDb } from './duckdb';
+import { datasetError, fetchSource } from './sources';
 import type {
-  Anomaly, ColumnSchema, ColumnStatistics, DatasetFormat, DatasetVersion, ModelTask, ValidationReport,
+  ColumnSchema, ContractColumn, DatasetFormat, DatasetSpec, DatasetStatistics, DatasetVersion, ModelTask, ValidationOptions,
+  ValidationReport,
 } from './types';
+import {
+  checkAgainstContract, checkDuplicates, checkUsable, contractFrom, DEFAULT_VALIDATION, Findings, type Measurements,
+} from './validation';
+
+export { DATASET_ERROR } from './sources';
 
 export interface DataDeps {
   db: Db;
   artifacts: ArtifactStore;
+  /** how long an http(s) source may take to answer */
+  httpTimeoutMs?: number;
 }
-
-/** A problem with the data itself: retrying cannot help, so the pipeline ends at once. */
-export const DATASET_ERROR = 'DatasetError';
-const datasetError = (message: string) => ApplicationFailure.nonRetryable(message, DATASET_ERROR);
 
 const extensionFormats: Record<string, DatasetFormat> = {
   '.csv': 'csv', '.tsv': 'csv', '.txt': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.parquet': 'parquet',
 };
 
 export function inferFormat(name: string, head: Buffer): DatasetFormat {
-  const byExt = extensionFormats[path.extname(name.split('?')[0]).toLowerCase()];
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  const byExt = extensionFormats[path.extname(name.split('?')[0]).toLowerCase()];
   if (byExt && byExt !== 'json') return byExt;
-  const first = head.toString('utf8').trimStart()[0];
-  if (first === '[') return 'json';
-  if (first === '{') return 'ndjson';
+  const text = head.toString('utf8').trimStart();
+  if (text[0] === '[') return 'json';
+  if (text[0] === '{') return 'ndjson';
   return byExt ?? 'csv';
-}
-
-/** Brings the source to a local file: a path as it is, an http(s) URL streamed to a temp file. */
-async function fetchSource(uri: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
-  if (/^https?:\/\//i.test(uri)) {
-    let res: Response;
-    try {
-      res = await fetch(uri, { signal: AbortSignal.timeout(120_000) });
-    } catch (err) {
-      throw ApplicationFailure.retryable(`Could not download ${uri}: ${(err as Error).message}`, 'DatasetDownloadError');
-    }
-    if (res.status >= 500) throw ApplicationFailure.retryable(`Downloading ${uri} answered ${res.status}`, 'DatasetDownloadError');
-    if (!res.ok || !res.body) throw datasetError(`Downloading ${uri} answered ${res.status} ${res.statusText}`);
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'perennial-ingest-'));
-    const file = path.join(dir, path.basename(new URL(uri).pathname) || 'download');
-    await pipeline(Readable.fromWeb(res.body as never), fs.createWriteStream(file));
-    return { file, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
-  }
-  const file = uri.startsWith('file://') ? fileURLToPath(uri) : path.resolve(uri);
-  if (!fs.existsSync(file)) throw datasetError(`Dataset not found: ${uri}`);
-  if (!fs.statSync(file).isFile()) throw datasetError(`Dataset is not a file: ${uri}`);
-  return { file, cleanup: async () => {} };
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -68,7 +52,7 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function readHead(file: string, bytes = 4096): Promise<Buffer> {
+async function readHead(file: string, bytes = 65536): Promise<Buffer> {
   const fh = await fsp.open(file, 'r');
   try {
     const buf = Buffer.alloc(bytes);
@@ -79,114 +63,219 @@ async function readHead(file: string, bytes = 4096): Promise<Buffer> {
   }
 }
 
-export function createDataActivities({ db, artifacts }: DataDeps) {
+/** Refuses, with a reason a person understands, what DuckDB would read wrongly or explain badly. */
+async function checkReadable(conn: DuckDBConnection, file: string, format: DatasetFormat, head: Buffer, spec: DatasetSpec) {
+  if (format !== 'parquet' && head.includes(0)) {
+    throw datasetError(`${spec.uri} is binary, not ${format.toUpperCase()} text (it holds NUL bytes).`);
+  }
+  if (format === 'parquet' && head.subarray(0, 4).toString('latin1') !== 'PAR1') {
+    throw datasetError(`${spec.uri} is not a Parquet file (no PAR1 magic bytes).`);
+  }
+  if (format === 'json' || format === 'ndjson') {
+    const text = head.toString('utf8').trimStart();
+    const firstLine = text.split('\n')[0];
+    let oneObject = false;
+    if (text.startsWith('{')) {
+      try {
+        JSON.parse(firstLine);
+        oneObject = format === 'json' && text.split('\n').filter((l) => l.trim()).length === 1;
+      } catch {
+        oneObject = true; // an object spread over lines: one document, not one record per line
+      }
+    }
+    if (oneObject) {
+      throw datasetError(`${spec.uri} is one JSON object, not records: use an array of objects, or one object per line (NDJSON).`);
+    }
+  }
+  if (format === 'csv') {
+    const sniffed = (await conn.runAndReadAll(`SELECT Delimiter AS d, Quote AS q, HasHeader AS h FROM sniff_csv(${quoteString(file)}, sample_size = 20480)`)).getRowObjectsJS()[0];
+    const header = spec.csv?.header ?? Boolean(sniffed?.h);
+    if (header) {
+      const delimiter = spec.csv?.delimiter ?? String(sniffed?.d ?? ',');
+      const names = splitCsvLine(head.toString('utf8').split(/\r?\n/)[0], delimiter, String(sniffed?.q || '"'));
+      const empty = names.map((n, i) => (n.trim() === '' ? i + 1 : 0)).filter(Boolean);
+      if (empty.length) throw datasetError(`${spec.uri}: the header has an empty column name (column ${empty.join(', ')}).`);
+      const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+      if (dupes.length) throw datasetError(`${spec.uri}: the header names a column twice: ${[...new Set(dupes)].join(', ')}.`);
+    }
+  }
+}
+
+const quoteString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+function splitCsvLine(line: string, delimiter: string, quote: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === quote) {
+      if (quoted && line[i + 1] === quote) { cur += quote; i++; } else quoted = !quoted;
+    } else if (ch === delimiter && !quoted) { out.push(cur); cur = ''; } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+function readerOptions(spec: DatasetSpec) {
+  const csv = spec.csv;
+  if (!csv) return '';
+  const opts: string[] = [];
+  if (csv.delimiter !== undefined) opts.push(`delim = ${quoteString(csv.delimiter)}`);
+  if (csv.header !== undefined) opts.push(`header = ${csv.header}`);
+  if (csv.quote !== undefined) opts.push(`quote = ${quoteString(csv.quote)}`);
+  return opts.join(', ');
+}
+
+const firstLine = (s: string) => s.split('\n')[0].replace(/^[A-Za-z ]+Error: /, '').slice(0, 400);
+
+export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: DataDeps) {
+  /** the stored file of a dataset version, as a DuckDB table expression */
+  async function sourceOf(hash: string) {
+    const [d] = await db.select().from(datasets).where(eq(datasets.hash, hash));
+    if (!d) throw datasetError(`Dataset version ${hash} is not in the registry.`);
+    return { row: d, source: sourceSql(await artifacts.localPath(d.artifactKey), d.format as DatasetFormat) };
+  }
+
   return {
     /**
-     * Reads the source, stores its bytes once under their sha256 (the dataset version),
-     * and profiles every column with DuckDB.
+     * Brings the source to the artifact store once, under the sha256 of its bytes (the dataset
+     * version), and profiles every column with DuckDB.
      */
-    async ingestDataset(input: { uri: string; format?: DatasetFormat }): Promise<DatasetVersion> {
-      const { file, cleanup } = await fetchSource(input.uri);
+    async ingestDataset(spec: DatasetSpec): Promise<DatasetVersion> {
+      const local = await fetchSource(spec, { httpTimeoutMs });
       try {
-        const sizeBytes = fs.statSync(file).size;
-        if (sizeBytes === 0) throw datasetError(`Dataset is empty (0 bytes): ${input.uri}`);
-        const hash = await sha256File(file);
-        const existing = await db.select().from(datasets).where(eq(datasets.hash, hash));
-        if (existing.length) {
-          const d = existing[0];
+        const sizeBytes = fs.statSync(local.file).size;
+        if (sizeBytes === 0) throw datasetError(`Dataset is empty (0 bytes): ${spec.uri}`);
+        const hash = await sha256File(local.file);
+        const [existing] = await db.select().from(datasets).where(eq(datasets.hash, hash));
+        if (existing) {
           return {
-            hash, rows: d.rows, format: d.format as DatasetFormat, artifactKey: d.artifactKey, sizeBytes: d.sizeBytes,
-            columns: d.schema as ColumnSchema[], deduplicated: true,
+            hash, rows: existing.rows, format: existing.format as DatasetFormat, artifactKey: existing.artifactKey,
+            sizeBytes: existing.sizeBytes, columns: existing.schema as ColumnSchema[], deduplicated: true,
           };
         }
-        const format = input.format ?? inferFormat(file, await readHead(file));
+        const head = await readHead(local.file);
+        const format = spec.format ?? (spec.query ? 'ndjson' : inferFormat(local.name, head));
         const artifactKey = `datasets/${hash}.${format}`;
-        if (!(await artifacts.exists(artifactKey))) await artifacts.putFile(artifactKey, file);
+        if (!(await artifacts.exists(artifactKey))) await artifacts.putFile(artifactKey, local.file);
         const stored = await artifacts.localPath(artifactKey);
 
-        const { columns, rows, statistics } = await withDuckDb(async (conn) => {
-          const source = sourceSql(stored, format);
+        const { columns, statistics } = await withDuckDb(async (conn) => {
+          await checkReadable(conn, stored, format, head, spec);
+          const options = readerOptions(spec);
+          let source = sourceSql(stored, format, options);
           try {
-            const cols = await describeColumns(conn, source);
-            return { columns: cols, ...(await profile(conn, source, cols)) };
+            if (format !== 'parquet') {
+              // text formats are parsed once into a table; Parquet is already columnar
+              await conn.run(`CREATE TEMP TABLE dataset AS SELECT * FROM ${source}`);
+              source = 'dataset';
+            }
+            const described = await describeColumns(conn, source);
+            const stats = await profile(conn, source, described);
+            // a VARCHAR column with mostly distinct values is text, not categories
+            const kinds = new Map(stats.columns.map((s) => [s.name, s.kind]));
+            return { columns: described.map((c) => ({ ...c, kind: kinds.get(c.name) ?? c.kind })), statistics: stats };
           } catch (err) {
-            throw datasetError(`Could not read ${input.uri} as ${format}: ${firstLine((err as Error).message)}`);
+            throw datasetError(`Could not read ${spec.uri} as ${format}: ${firstLine((err as Error).message)}`);
           }
         });
         await db.insert(datasets).values({
-          hash, sourceUri: input.uri, format, artifactKey, sizeBytes, rows, schema: columns, statistics,
+          hash, sourceUri: spec.query ? `${redact(spec.uri)} :: ${spec.query}` : redact(spec.uri), format, artifactKey, sizeBytes,
+          rows: statistics.rows, schema: columns, statistics,
         }).onConflictDoNothing();
-        return { hash, rows, format, artifactKey, sizeBytes, columns, deduplicated: false };
+        return { hash, rows: statistics.rows, format, artifactKey, sizeBytes, columns, deduplicated: false };
       } finally {
-        await cleanup();
+        await local.cleanup();
       }
     },
 
-    /** Holds the dataset against what a model needs; every anomaly is named, none is a crash. */
+    /**
+     * Holds the dataset against what the model needs and, once the model has a data contract,
+     * against the contract (schema) and the previous accepted version (drift). Every anomaly is
+     * named; none is a crash. A version that passes becomes the model's previous version.
+     */
     async validateDataset(input: {
-      dataset: DatasetVersion; target: string; features?: string[]; task?: ModelTask;
+      model: string; dataset: DatasetVersion; target: string; features?: string[]; task?: ModelTask; options?: Partial<ValidationOptions>;
     }): Promise<ValidationReport> {
-      const [row] = await db.select({ statistics: datasets.statistics }).from(datasets).where(eq(datasets.hash, input.dataset.hash));
-      const stats = new Map(((row?.statistics ?? []) as ColumnStatistics[]).map((s) => [s.name, s]));
-      return validate(input.dataset, stats, input.target, input.features, input.task);
+      const opts = { ...DEFAULT_VALIDATION, ...input.options };
+      const current = await sourceOf(input.dataset.hash);
+      const stats = current.row.statistics as DatasetStatistics;
+      const f = new Findings();
+      const { task, features } = checkUsable(f, input.dataset, stats, input.target, input.features, input.task);
+      checkDuplicates(f, stats, opts);
+
+      const [contract] = await db.select().from(dataContracts).where(eq(dataContracts.modelName, input.model));
+      if (contract && input.dataset.rows > 0) {
+        const previous = await sourceOf(contract.previousHash);
+        const previousStats = previous.row.statistics as DatasetStatistics;
+        const measured = await withDuckDb((conn) =>
+          measure(conn, contract.columns as ContractColumn[], previousStats, stats, previous.source, current.source));
+        checkAgainstContract(f, opts, contract.columns as ContractColumn[], stats, previousStats, measured, input.target);
+      }
+
+      if (f.passed) {
+        if (!contract) {
+          await db.insert(dataContracts).values({
+            modelName: input.model, referenceHash: input.dataset.hash, columns: contractFrom(stats), previousHash: input.dataset.hash,
+          }).onConflictDoNothing();
+        } else {
+          await db.update(dataContracts).set({ previousHash: input.dataset.hash, updatedAt: new Date() })
+            .where(eq(dataContracts.modelName, input.model));
+        }
+      }
+      return {
+        passed: f.passed, anomalies: f.anomalies, task, features,
+        reference: { contract: contract?.referenceHash ?? null, previous: contract?.previousHash ?? null },
+      };
     },
   };
 }
 
-function firstLine(s: string) {
-  return s.split('\n')[0].slice(0, 500);
+/** Out-of-range counts against the contract, and bin counts over the previous version's quantiles. */
+async function measure(conn: DuckDBConnection, contract: ContractColumn[], previous: DatasetStatistics, current: DatasetStatistics,
+  previousSource: string, currentSource: string): Promise<Measurements> {
+  const result: Measurements = { outOfRange: {}, bins: {} };
+  const now = new Map(current.columns.map((c) => [c.name, c]));
+  const before = new Map(previous.columns.map((c) => [c.name, c]));
+  const ranged = contract.filter((c) => c.kind === 'numeric' && c.min != null && c.max != null && now.get(c.name)?.kind === 'numeric');
+  const binned = current.columns.filter((c) => c.kind === 'numeric' && before.get(c.name)?.kind === 'numeric' && before.get(c.name)?.quantiles);
+  const edgesOf = (name: string) => [...new Set(Object.values(before.get(name)!.quantiles!))].sort((a, b) => a - b);
+  const binExpr = (name: string) => {
+    const x = `${quoteIdent(name)}::DOUBLE`;
+    const edges = edgesOf(name);
+    return `histogram(CASE ${edges.map((e, i) => `WHEN ${x} <= ${e} THEN ${i}`).join(' ')} ELSE ${edges.length} END) FILTER (WHERE ${x} IS NOT NULL)`;
+  };
+  const toCounts = (entries: unknown, n: number) => {
+    const counts = new Array<number>(n).fill(0);
+    for (const e of (entries as { key: unknown; value: unknown }[] | null) ?? []) counts[Number(e.key)] += Number(e.value);
+    return counts;
+  };
+
+  const exprs = [
+    ...ranged.map((c, i) => `count(*) FILTER (WHERE ${quoteIdent(c.name)}::DOUBLE < ${c.min} OR ${quoteIdent(c.name)}::DOUBLE > ${c.max})::DOUBLE AS "r${i}"`),
+    ...binned.map((c, i) => `${binExpr(c.name)} AS "b${i}"`),
+  ];
+  if (!exprs.length) return result;
+  const [cur] = (await conn.runAndReadAll(`SELECT ${exprs.join(', ')} FROM ${currentSource}`)).getRowObjectsJS();
+  ranged.forEach((c, i) => { result.outOfRange[c.name] = Number(cur[`r${i}`]); });
+  if (binned.length) {
+    const [prev] = (await conn.runAndReadAll(`SELECT ${binned.map((c, i) => `${binExpr(c.name)} AS "b${i}"`).join(', ')} FROM ${previousSource}`)).getRowObjectsJS();
+    binned.forEach((c, i) => {
+      const n = edgesOf(c.name).length + 1;
+      result.bins[c.name] = { previous: toCounts(prev[`b${i}`], n), current: toCounts(cur[`b${i}`], n) };
+    });
+  }
+  return result;
 }
 
-export function validate(dataset: DatasetVersion, stats: Map<string, ColumnStatistics>, target: string,
-  requestedFeatures: string[] | undefined, requestedTask: ModelTask | undefined): ValidationReport {
-  const anomalies: Anomaly[] = [];
-  const error = (kind: string, message: string, column?: string) => anomalies.push({ kind, column, severity: 'error', message });
-  const warning = (kind: string, message: string, column?: string) => anomalies.push({ kind, column, severity: 'warning', message });
-  const byName = new Map(dataset.columns.map((c) => [c.name, c]));
-
-  if (dataset.rows === 0) error('no_rows', 'The dataset has no rows.');
-  const targetColumn = byName.get(target);
-  if (!targetColumn) error('target_missing', `Target column "${target}" is not in the dataset (columns: ${[...byName.keys()].join(', ')}).`, target);
-
-  const featureNames = requestedFeatures ?? dataset.columns.map((c) => c.name).filter((n) => n !== target);
-  const features: ColumnSchema[] = [];
-  for (const name of featureNames) {
-    const col = byName.get(name);
-    if (!col) { error('feature_missing', `Feature "${name}" is not in the dataset.`, name); continue; }
-    if (name === target) { error('feature_is_target', `"${name}" is the target and cannot also be a feature.`, name); continue; }
-    if (col.kind === 'unsupported') { error('unsupported_type', `Feature "${name}" has type ${col.type}, which models cannot use.`, name); continue; }
-    features.push(col);
+/** A source URI as it may be shown: without a password. */
+function redact(uri: string): string {
+  try {
+    const u = new URL(uri);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return uri;
   }
-  if (featureNames.length === 0) error('no_features', 'There are no feature columns besides the target.');
-
-  if (dataset.rows > 0) {
-    for (const col of [...features, ...(targetColumn ? [targetColumn] : [])]) {
-      const s = stats.get(col.name);
-      if (s && s.count === 0) error('all_null', `Column "${col.name}" is entirely null.`, col.name);
-      else if (s && s.distinct <= 1 && col.name !== target) warning('constant', `Column "${col.name}" has a single value.`, col.name);
-    }
-  }
-
-  let task: ModelTask = requestedTask ?? 'classification';
-  if (targetColumn) {
-    const s = stats.get(target);
-    if (targetColumn.kind === 'unsupported' || targetColumn.kind === 'datetime') {
-      error('unsupported_type', `Target "${target}" has type ${targetColumn.type}; it must be a category, boolean or number.`, target);
-    } else if (!requestedTask) {
-      task = inferTask(targetColumn, s);
-    } else if (requestedTask === 'regression' && targetColumn.kind !== 'numeric') {
-      error('task_mismatch', `Regression needs a numeric target; "${target}" is ${targetColumn.kind}.`, target);
-    }
-    if (task === 'classification' && s && s.count > 0 && s.distinct < 2) {
-      error('single_class', `Target "${target}" has a single class; there is nothing to learn.`, target);
-    }
-  }
-  return { passed: !anomalies.some((a) => a.severity === 'error'), anomalies, task, features };
-}
-
-/** Categories and booleans are classes; a whole-number column with few values is too; else regression. */
-export function inferTask(column: ColumnSchema, s: ColumnStatistics | undefined): ModelTask {
-  if (column.kind !== 'numeric') return 'classification';
-  const integral = /INT/.test(column.type.toUpperCase());
-  return integral && s && s.distinct <= 10 ? 'classification' : 'regression';
 }

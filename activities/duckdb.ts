@@ -3,7 +3,7 @@
  * columns in SQL. Each call opens an in-memory instance, so activities share no state.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnKind, ColumnSchema, ColumnStatistics, DatasetFormat } from './types';
+import type { ColumnKind, ColumnSchema, ColumnStatistics, DatasetFormat, DatasetStatistics } from './types';
 
 export async function withDuckDb<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
@@ -20,10 +20,10 @@ const quoteString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 export const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
 /** The table function that reads a file of the given format. */
-export function sourceSql(filePath: string, format: DatasetFormat): string {
+export function sourceSql(filePath: string, format: DatasetFormat, csvOptions = ''): string {
   const p = quoteString(filePath);
   switch (format) {
-    case 'csv': return `read_csv(${p}, auto_detect = true, sample_size = -1)`;
+    case 'csv': return `read_csv(${p}, auto_detect = true, sample_size = -1${csvOptions ? `, ${csvOptions}` : ''})`;
     case 'json': return `read_json(${p}, format = 'array')`;
     case 'ndjson': return `read_json(${p}, format = 'newline_delimited')`;
     case 'parquet': return `read_parquet(${p})`;
@@ -48,44 +48,88 @@ export async function describeColumns(conn: DuckDBConnection, source: string): P
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+export const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+const HISTOGRAM_BINS = 20;
+const TOP_VALUES = 20;
+/** a text column has many distinct values: too many for one-hot, too many to call categories */
+const TEXT_MIN_DISTINCT = 1000;
 
-/** Row count and per-column statistics, in two passes over the data whatever the column count. */
-export async function profile(conn: DuckDBConnection, source: string, columns: ColumnSchema[]):
-Promise<{ rows: number; statistics: ColumnStatistics[] }> {
+/**
+ * Row count, duplicate rows and per-column statistics (SUMMARIZE and more) in three passes over the
+ * data, whatever the column count: aggregates and quantiles; histograms; top values.
+ */
+export async function profile(conn: DuckDBConnection, source: string, columns: ColumnSchema[]): Promise<DatasetStatistics> {
+  const q = (c: ColumnSchema) => quoteIdent(c.name);
+  const numericLike = (c: ColumnSchema) => c.kind === 'numeric' || c.kind === 'boolean';
+  const x = (c: ColumnSchema) => (c.kind === 'boolean' ? `${q(c)}::INTEGER` : `${q(c)}::DOUBLE`);
   const aggregates: string[] = ['count(*)::DOUBLE AS "__rows"'];
+  if (columns.length) aggregates.push(`approx_count_distinct(hash(${columns.map(q).join(', ')}))::DOUBLE AS "__distinct_rows"`);
   columns.forEach((c, i) => {
-    const col = quoteIdent(c.name);
-    aggregates.push(`count(${col})::DOUBLE AS "c${i}"`, `approx_count_distinct(${col})::DOUBLE AS "d${i}"`);
-    if (c.kind === 'numeric' || c.kind === 'boolean') {
-      const x = c.kind === 'boolean' ? `${col}::INTEGER` : col;
-      aggregates.push(`min(${x})::DOUBLE AS "min${i}"`, `max(${x})::DOUBLE AS "max${i}"`,
-        `avg(${x})::DOUBLE AS "mean${i}"`, `stddev_samp(${x})::DOUBLE AS "std${i}"`);
+    aggregates.push(`count(${q(c)})::DOUBLE AS "c${i}"`, `approx_count_distinct(${q(c)})::DOUBLE AS "d${i}"`);
+    if (numericLike(c)) {
+      aggregates.push(`min(${x(c)})::DOUBLE AS "min${i}"`, `max(${x(c)})::DOUBLE AS "max${i}"`,
+        `avg(${x(c)})::DOUBLE AS "mean${i}"`, `stddev_samp(${x(c)})::DOUBLE AS "std${i}"`);
+      if (c.kind === 'numeric') aggregates.push(`approx_quantile(${x(c)}, [${QUANTILES.join(', ')}])::DOUBLE[] AS "q${i}"`);
     } else if (c.kind !== 'unsupported') {
-      aggregates.push(`min(${col})::VARCHAR AS "min${i}"`, `max(${col})::VARCHAR AS "max${i}"`);
+      aggregates.push(`min(${q(c)})::VARCHAR AS "min${i}"`, `max(${q(c)})::VARCHAR AS "max${i}"`);
     }
   });
   const [row] = (await conn.runAndReadAll(`SELECT ${aggregates.join(', ')} FROM ${source}`)).getRowObjectsJS();
   const rows = Number(row.__rows);
-  const statistics: ColumnStatistics[] = [];
-  for (const [i, c] of columns.entries()) {
+  let distinctRows = Number(row.__distinct_rows ?? rows);
+  if (rows <= 1_000_000 && columns.length) {
+    // exact where it is cheap; HyperLogLog's ~1 % error would invent duplicates in small files
+    const [d] = (await conn.runAndReadAll(`SELECT count(DISTINCT hash(${columns.map(q).join(', ')}))::DOUBLE AS n FROM ${source}`)).getRowObjectsJS();
+    distinctRows = Number(d.n);
+  }
+
+  const statistics: ColumnStatistics[] = columns.map((c, i) => {
     const count = Number(row[`c${i}`]);
-    const s: ColumnStatistics = {
-      name: c.name, kind: c.kind, count, missing: rows - count, distinct: Number(row[`d${i}`]),
-    };
-    if (c.kind === 'numeric' || c.kind === 'boolean') {
+    const distinct = Math.min(Number(row[`d${i}`]), count);
+    const kind = c.kind === 'categorical' && distinct >= TEXT_MIN_DISTINCT && distinct > 0.5 * count ? 'text' : c.kind;
+    const s: ColumnStatistics = { name: c.name, kind, count, missing: rows - count, distinct };
+    if (numericLike(c)) {
       Object.assign(s, { min: num(row[`min${i}`]), max: num(row[`max${i}`]), mean: num(row[`mean${i}`]), std: num(row[`std${i}`]) });
+      const qs = row[`q${i}`] as number[] | null | undefined;
+      if (qs) s.quantiles = Object.fromEntries(QUANTILES.map((p, k) => [`p${Math.round(p * 100)}`, Number(qs[k])]));
     } else if (c.kind !== 'unsupported') {
       Object.assign(s, { min: row[`min${i}`] ?? null, max: row[`max${i}`] ?? null });
     }
-    if (c.kind === 'categorical' || c.kind === 'boolean') {
-      const col = quoteIdent(c.name);
-      const top = await conn.runAndReadAll(
-        `SELECT ${col}::VARCHAR AS v, count(*)::DOUBLE AS n FROM ${source} WHERE ${col} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`);
-      s.top = top.getRowObjectsJS().map((t) => ({ value: String(t.v), count: Number(t.n) }));
+    return s;
+  });
+
+  // histograms: 20 equal-width bins between each numeric column's min and max, all columns in one pass
+  const binned = columns.map((c, i) => ({ c, i, s: statistics[i] }))
+    .filter(({ c, s }) => c.kind === 'numeric' && s.count > 0 && s.min !== null && s.max !== null);
+  if (binned.length) {
+    const exprs = binned.map(({ c, i, s }) => {
+      const [lo, hi] = [Number(s.min), Number(s.max)];
+      const width = hi > lo ? (hi - lo) / HISTOGRAM_BINS : 1;
+      return `histogram(least(${HISTOGRAM_BINS - 1}, floor((${x(c)} - ${lo}) / ${width}))::INTEGER) AS "h${i}"`;
+    });
+    const [h] = (await conn.runAndReadAll(`SELECT ${exprs.join(', ')} FROM ${source}`)).getRowObjectsJS();
+    for (const { i, s } of binned) {
+      const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
+      const entries = h[`h${i}`] as unknown as { key: unknown; value: unknown }[] | null;
+      for (const e of entries ?? []) if (e.key !== null) counts[Number(e.key)] += Number(e.value);
+      const [lo, hi] = [Number(s.min), Number(s.max)];
+      const width = hi > lo ? (hi - lo) / HISTOGRAM_BINS : 1;
+      s.histogram = { edges: Array.from({ length: HISTOGRAM_BINS + 1 }, (_, k) => lo + k * width), counts };
     }
-    statistics.push(s);
   }
-  return { rows, statistics };
+
+  // the most frequent values of each categorical and boolean column, in one query
+  const counted = columns.map((c, i) => ({ c, i })).filter(({ c, i }) => statistics[i].kind === 'categorical' || c.kind === 'boolean');
+  if (counted.length) {
+    const parts = counted.map(({ c, i }) => `(SELECT ${i} AS col, ${q(c)}::VARCHAR AS v, count(*)::DOUBLE AS n FROM ${source}
+      WHERE ${q(c)} IS NOT NULL GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT ${TOP_VALUES})`);
+    const top = (await conn.runAndReadAll(parts.join(' UNION ALL '))).getRowObjectsJS();
+    for (const { i } of counted) {
+      statistics[i].top = top.filter((t) => Number(t.col) === i).map((t) => ({ value: String(t.v), count: Number(t.n) }))
+        .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
+    }
+  }
+  return { rows, duplicateRows: rows - distinctRows, columns: statistics };
 }
 
 /**

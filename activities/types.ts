@@ -25,11 +25,35 @@ export interface TrainingParams {
   seed: number;
 }
 
+export interface DatasetSpec {
+  /** a path, file://, http(s)://, or postgres:// (with query) */
+  uri: string;
+  format?: DatasetFormat;
+  /** postgres:// sources: the SELECT whose rows are the dataset */
+  query?: string;
+  /** CSV reading options; sniffed when absent */
+  csv?: { delimiter?: string; header?: boolean; quote?: string };
+}
+
+/** Thresholds of the data checks; every one has a documented default (validation.ts). */
+export interface ValidationOptions {
+  unseenCategoryShare: number;
+  missingRateIncrease: number;
+  outOfRangeShare: number;
+  rowCountFactor: number;
+  duplicateRowShare: number;
+  psi: number;
+  jsDistance: number;
+  /** drift above its threshold stops the pipeline instead of warning */
+  failOnDrift: boolean;
+}
+
 /** A pipeline request after validation and defaults (see api/schemas.ts for the HTTP contract). */
 export interface PipelineSpec {
   model: string;
-  dataset: { uri: string; format?: DatasetFormat };
+  dataset: DatasetSpec;
   target: string;
+  validation: ValidationOptions;
   task?: ModelTask;
   features?: string[];
   training: TrainingParams;
@@ -61,7 +85,19 @@ export interface ColumnStatistics {
   max?: number | string | null;
   mean?: number | null;
   std?: number | null;
+  /** numerics: the 1st, 5th, 25th, 50th, 75th, 95th and 99th percentiles, keyed "p1" ... "p99" */
+  quantiles?: Record<string, number>;
+  /** numerics: 20 equal-width bins from min to max (edges has 21 entries) */
+  histogram?: { edges: number[]; counts: number[] };
+  /** categoricals and booleans: the 20 most frequent values */
   top?: { value: string; count: number }[];
+}
+
+export interface DatasetStatistics {
+  rows: number;
+  /** rows that repeat an earlier row exactly */
+  duplicateRows: number;
+  columns: ColumnStatistics[];
 }
 
 export interface DatasetVersion {
@@ -80,11 +116,27 @@ export interface Anomaly {
   column?: string;
   severity: 'error' | 'warning';
   message: string;
+  observed?: unknown;
+  expected?: unknown;
+}
+
+/** A model's data contract: set by the first dataset version accepted for it. */
+export interface ContractColumn {
+  name: string;
+  kind: ColumnKind;
+  nullable: boolean;
+  missingRate: number;
+  /** the allowed categories, when the reference had at most 20 */
+  categories?: string[];
+  min?: number | null;
+  max?: number | null;
 }
 
 export interface ValidationReport {
   passed: boolean;
   anomalies: Anomaly[];
+  /** the dataset versions it was held against */
+  reference: { contract: string | null; previous: string | null };
   /** the task, inferred from the target when the request did not say */
   task: ModelTask;
   /** the feature columns the model will use */

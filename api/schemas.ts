@@ -22,12 +22,28 @@ export const TrainingSchema = z.object({
 export const PipelineRequest = z.object({
   model: ModelName,
   dataset: z.object({
-    uri: z.string().min(1).openapi({ example: 'node_modules/vega-datasets/data/seattle-weather.csv' }),
-    format: z.enum(['csv', 'json', 'ndjson', 'parquet']).optional(),
-  }).strict(),
+    uri: z.string().min(1).openapi({ example: 'node_modules/vega-datasets/data/seattle-weather.csv', description: 'a path, file://, http(s)://, or postgres:// (with query)' }),
+    format: z.enum(['csv', 'json', 'ndjson', 'parquet']).optional().openapi({ description: 'inferred from the extension or the content when absent' }),
+    query: z.string().min(1).optional().openapi({ description: 'postgres:// sources: the SELECT whose rows are the dataset' }),
+    csv: z.object({
+      delimiter: z.string().min(1).max(4).optional(),
+      header: z.boolean().optional(),
+      quote: z.string().length(1).optional(),
+    }).strict().optional().openapi({ description: 'CSV options; sniffed when absent' }),
+  }).strict().refine((d) => !/^postgres(ql)?:\/\//i.test(d.uri) || d.query, { message: 'a postgres:// dataset needs a query', path: ['query'] }),
   target: z.string().min(1).openapi({ example: 'weather' }),
   task: z.enum(['classification', 'regression']).optional(),
   features: z.array(z.string().min(1)).min(1).optional(),
+  validation: z.object({
+    unseenCategoryShare: z.number().min(0).max(1).default(0.05),
+    missingRateIncrease: z.number().min(0).max(1).default(0.1),
+    outOfRangeShare: z.number().min(0).max(1).default(0.05),
+    rowCountFactor: z.number().min(1).default(10),
+    duplicateRowShare: z.number().min(0).max(1).default(0.05),
+    psi: z.number().min(0).default(0.25),
+    jsDistance: z.number().min(0).max(1).default(0.2),
+    failOnDrift: z.boolean().default(false),
+  }).strict().prefault({}).openapi({ description: 'Thresholds of the data checks (see README: Data validation)' }),
   training: TrainingSchema.prefault({}),
   gates: z.object({
     minMetrics: z.record(z.string(), z.number()).default({}),
@@ -50,7 +66,10 @@ export const ErrorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 }).openapi('Error');
 
-const Anomaly = z.object({ kind: z.string(), column: z.string().optional(), severity: z.enum(['error', 'warning']), message: z.string() });
+const Anomaly = z.object({
+  kind: z.string(), column: z.string().optional(), severity: z.enum(['error', 'warning']), message: z.string(),
+  observed: z.unknown().optional(), expected: z.unknown().optional(),
+});
 const Stage = z.enum(['ingest', 'validate', 'train', 'evaluate', 'approval', 'canary', 'promote', 'done']);
 
 export const PipelineStatusSchema = z.object({
@@ -64,7 +83,10 @@ export const PipelineStatusSchema = z.object({
   modelVersion: z.number().nullable(),
   task: z.string().nullable(),
   dataset: z.object({ hash: z.string(), rows: z.number(), deduplicated: z.boolean() }).nullable(),
-  validation: z.object({ passed: z.boolean(), anomalies: z.array(Anomaly) }).nullable(),
+  validation: z.object({
+    passed: z.boolean(), anomalies: z.array(Anomaly),
+    reference: z.object({ contract: z.string().nullable(), previous: z.string().nullable() }).optional(),
+  }).nullable(),
   training: z.object({
     epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), backend: z.string().nullable(), trainSeconds: z.number().nullable(),
   }).nullable(),

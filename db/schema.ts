@@ -46,9 +46,24 @@ export const datasets = pgTable('datasets', {
   rows: integer('rows').notNull(),
   /** [{name, type (DuckDB type), kind (numeric|categorical|boolean|datetime|text|unsupported)}] */
   schema: jsonb('schema').notNull(),
-  /** per column: count, missing, distinct, min, max, mean, std, top values */
+  /** {rows, duplicateRows, columns: [per column: kind, count, missing, distinct, min, max, mean, std, quantiles, histogram, top]} */
   statistics: jsonb('statistics').notNull(),
   firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * A model's data contract: the first dataset version accepted for the model sets the columns, kinds,
+ * categories, ranges and nullability that later versions are held against; previous_hash is the
+ * latest accepted version, the reference for drift.
+ */
+export const dataContracts = pgTable('data_contracts', {
+  modelName: text('model_name').primaryKey(),
+  referenceHash: text('reference_hash').notNull().references(() => datasets.hash),
+  /** [{name, kind, nullable, missingRate, categories?, min?, max?}] */
+  columns: jsonb('columns').notNull(),
+  previousHash: text('previous_hash').notNull().references(() => datasets.hash),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 /** A named model; its versions are below. production_version points at the one serving traffic. */
@@ -131,4 +146,4 @@ export const auditEvents = pgTable('audit_events', {
   idempotencyKey: text('idempotency_key').unique(),
 });
 
-export const schema = { apiKeys, datasets, models, modelVersions, pipelineRuns, approvals, auditEvents };
+export const schema = { apiKeys, datasets, dataContracts, models, modelVersions, pipelineRuns, approvals, auditEvents };

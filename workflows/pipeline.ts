@@ -30,6 +30,11 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     startToCloseTimeout: '30 minutes',
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: nonRetryableData },
   });
+  // a source that is down gets a few tries; bad data gets none
+  const ingest = proxyActivities<OrchestrationActivities>({
+    startToCloseTimeout: '2 hours',
+    retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: nonRetryableData },
+  });
   const training = proxyActivities<TrainingActivities>({
     taskQueue: input.trainingTaskQueue ?? 'perennial-training',
     startToCloseTimeout: '12 hours',
@@ -91,12 +96,12 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   try {
     await data.recordPipelineStart({ pipelineId: id, runId, model: spec.model, startedBy: input.requestedBy?.keyId, request: spec });
 
-    const dataset = await stage('ingest', () => data.ingestDataset(spec.dataset));
+    const dataset = await stage('ingest', () => ingest.ingestDataset(spec.dataset));
     status.dataset = { hash: dataset.hash, rows: dataset.rows, deduplicated: dataset.deduplicated };
 
     const report = await stage('validate', () =>
-      data.validateDataset({ dataset, target: spec.target, features: spec.features, task: spec.task }));
-    status.validation = { passed: report.passed, anomalies: report.anomalies };
+      data.validateDataset({ model: spec.model, dataset, target: spec.target, features: spec.features, task: spec.task, options: spec.validation }));
+    status.validation = { passed: report.passed, anomalies: report.anomalies, reference: report.reference };
     status.task = report.task;
     if (!report.passed) return await finish('rejected', 'validation');
 

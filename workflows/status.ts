@@ -23,7 +23,7 @@ export interface PipelineStatus {
   modelVersion: number | null;
   task: string | null;
   dataset: { hash: string; rows: number; deduplicated: boolean } | null;
-  validation: { passed: boolean; anomalies: Anomaly[] } | null;
+  validation: { passed: boolean; anomalies: Anomaly[]; reference?: { contract: string | null; previous: string | null } } | null;
   training: { epoch: number; epochs: number; loss: number | null; backend: string | null; trainSeconds: number | null } | null;
   metrics: Metrics | null;
   championMetrics: Metrics | null;

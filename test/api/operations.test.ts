@@ -59,11 +59,18 @@ test('GET /v1/datasets shows a dataset version with its schema and statistics on
   assert.equal(ds.body.rows, 1461);
   assert.deepEqual(ds.body.schema.map((c: any) => [c.name, c.kind]),
     [['date', 'datetime'], ['precipitation', 'numeric'], ['temp_max', 'numeric'], ['temp_min', 'numeric'], ['wind', 'numeric'], ['weather', 'categorical']]);
-  const weather = ds.body.statistics.find((s: any) => s.name === 'weather');
-  assert.equal(weather.top[0].value, 'rain');
+  assert.equal(ds.body.statistics.rows, 1461);
+  assert.equal(ds.body.statistics.duplicateRows, 0);
+  const weather = ds.body.statistics.columns.find((s: any) => s.name === 'weather');
+  assert.deepEqual(weather.top.map((t: any) => [t.value, t.count]), [['rain', 641], ['sun', 640], ['fog', 101], ['drizzle', 53], ['snow', 26]]);
   assert.equal(weather.missing, 0);
-  const temp = ds.body.statistics.find((s: any) => s.name === 'temp_max');
+  const temp = ds.body.statistics.columns.find((s: any) => s.name === 'temp_max');
   assert.ok(Math.abs(temp.mean - 16.44) < 0.01, `temp_max mean ${temp.mean}`);
+  assert.deepEqual(Object.keys(temp.quantiles), ['p1', 'p5', 'p25', 'p50', 'p75', 'p95', 'p99']);
+  assert.equal(temp.histogram.counts.length, 20);
+  assert.equal(temp.histogram.edges.length, 21);
+  assert.equal(temp.histogram.counts.reduce((a: number, b: number) => a + b, 0), 1461);
+  assert.equal(temp.histogram.edges[0], temp.min);
 });
 
 test('/readyz answers 503 naming the database when the database does not answer', async () => {

@@ -27,7 +27,7 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
   assert.equal(waiting.task, 'classification');
   assert.equal(waiting.dataset.rows, 1461);
   assert.match(waiting.dataset.hash, /^[0-9a-f]{64}$/);
-  assert.deepEqual(waiting.validation, { passed: true, anomalies: [] });
+  assert.deepEqual(waiting.validation, { passed: true, anomalies: [], reference: { contract: null, previous: null } }, 'the first dataset sets the contract');
   assert.ok(waiting.metrics.accuracy > 0.4, `accuracy ${waiting.metrics.accuracy}`);
   assert.ok('f1_macro' in waiting.metrics);
   assert.deepEqual(waiting.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'approval']);
