@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   PERENNIAL_TRAINING_SLOTS: z.coerce.number().int().min(1).default(1),
   PERENNIAL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   PERENNIAL_HEARTBEAT_TIMEOUT: duration.default('2m'),
+  PERENNIAL_SOURCE_TIMEOUT: duration.default('60s'),
   PERENNIAL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -51,10 +52,19 @@ export interface Config {
   trainingSlots: number;
   maxBodyBytes: number;
   heartbeatTimeout: string;
+  /** how long an http(s) dataset source may take to answer, in ms */
+  sourceTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export class ConfigError extends Error {}
+
+/** "90s", "10m", "72h", "500ms" -> milliseconds */
+export function durationMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new ConfigError(`not a duration: ${d}`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -84,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trainingSlots: e.PERENNIAL_TRAINING_SLOTS,
     maxBodyBytes: e.PERENNIAL_MAX_BODY_BYTES,
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
+    sourceTimeoutMs: durationMs(e.PERENNIAL_SOURCE_TIMEOUT),
     logLevel: e.PERENNIAL_LOG_LEVEL,
   };
 }

@@ -16,7 +16,7 @@ import type { ArtifactStore } from './artifacts';
 import { describeColumns, profile, quoteIdent, sourceSql, withDuckDb } from './duckdb';
 import { datasetError, fetchSource } from './sources';
 import type {
-  ColumnSchema, ContractColumn, DatasetFormat, DatasetSpec, DatasetStatistics, DatasetVersion, ModelTask, ValidationOptions,
+  ColumnSchema, ContractColumn, CsvOptions, DatasetFormat, DatasetSpec, DatasetStatistics, DatasetVersion, ModelTask, ValidationOptions,
   ValidationReport,
 } from './types';
 import {
@@ -63,21 +63,29 @@ async function readHead(file: string, bytes = 65536): Promise<Buffer> {
   }
 }
 
-/** Refuses, with a reason a person understands, what DuckDB would read wrongly or explain badly. */
-async function checkReadable(conn: DuckDBConnection, file: string, format: DatasetFormat, head: Buffer, spec: DatasetSpec) {
+/**
+ * Refuses, with a reason a person understands, what DuckDB would read wrongly or explain badly.
+ * For CSV it resolves the delimiter, quote and header once (the request's, else sniffed).
+ */
+async function checkReadable(conn: DuckDBConnection, file: string, format: DatasetFormat, head: Buffer, spec: DatasetSpec): Promise<CsvOptions> {
   if (format !== 'parquet' && head.includes(0)) {
     throw datasetError(`${spec.uri} is binary, not ${format.toUpperCase()} text (it holds NUL bytes).`);
   }
-  if (format === 'parquet' && head.subarray(0, 4).toString('latin1') !== 'PAR1') {
-    throw datasetError(`${spec.uri} is not a Parquet file (no PAR1 magic bytes).`);
+  if (format === 'parquet') {
+    if (head.subarray(0, 4).toString('latin1') !== 'PAR1') throw datasetError(`${spec.uri} is not a Parquet file (no PAR1 magic bytes).`);
+    return {};
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+  } catch {
+    throw datasetError(`${spec.uri} is not UTF-8 text: re-save it as UTF-8 (it looks like another encoding, such as Latin-1).`);
   }
   if (format === 'json' || format === 'ndjson') {
     const text = head.toString('utf8').trimStart();
-    const firstLine = text.split('\n')[0];
     let oneObject = false;
     if (text.startsWith('{')) {
       try {
-        JSON.parse(firstLine);
+        JSON.parse(text.split('\n')[0]);
         oneObject = format === 'json' && text.split('\n').filter((l) => l.trim()).length === 1;
       } catch {
         oneObject = true; // an object spread over lines: one document, not one record per line
@@ -86,19 +94,36 @@ async function checkReadable(conn: DuckDBConnection, file: string, format: Datas
     if (oneObject) {
       throw datasetError(`${spec.uri} is one JSON object, not records: use an array of objects, or one object per line (NDJSON).`);
     }
+    return {};
   }
-  if (format === 'csv') {
-    const sniffed = (await conn.runAndReadAll(`SELECT Delimiter AS d, Quote AS q, HasHeader AS h FROM sniff_csv(${quoteString(file)}, sample_size = 20480)`)).getRowObjectsJS()[0];
-    const header = spec.csv?.header ?? Boolean(sniffed?.h);
-    if (header) {
-      const delimiter = spec.csv?.delimiter ?? String(sniffed?.d ?? ',');
-      const names = splitCsvLine(head.toString('utf8').split(/\r?\n/)[0], delimiter, String(sniffed?.q || '"'));
-      const empty = names.map((n, i) => (n.trim() === '' ? i + 1 : 0)).filter(Boolean);
-      if (empty.length) throw datasetError(`${spec.uri}: the header has an empty column name (column ${empty.join(', ')}).`);
-      const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-      if (dupes.length) throw datasetError(`${spec.uri}: the header names a column twice: ${[...new Set(dupes)].join(', ')}.`);
-    }
+  let sniffed: Record<string, unknown> = {};
+  try {
+    sniffed = (await conn.runAndReadAll(`SELECT Delimiter AS d, Quote AS q, HasHeader AS h FROM sniff_csv(${quoteString(file)}, sample_size = 20480)`)).getRowObjectsJS()[0] ?? {};
+  } catch (err) {
+    throw datasetError(`Could not read ${spec.uri} as csv: ${firstLine((err as Error).message)}`);
   }
+  const csv: CsvOptions = {
+    delimiter: spec.csv?.delimiter ?? (typeof sniffed.d === 'string' && sniffed.d.length === 1 ? sniffed.d : ','),
+    // DuckDB reports "(empty)" when the sample had no quotes: the usual double quote then
+    quote: spec.csv?.quote ?? (typeof sniffed.q === 'string' && sniffed.q.length === 1 ? sniffed.q : '"'),
+    header: spec.csv?.header ?? Boolean(sniffed.h),
+  };
+  const lines = head.toString('utf8').split(/\r?\n/);
+  if (head.length === 65536) lines.pop(); // the last line of a partial read may be cut short
+  const fields = lines.map((l) => (l === '' ? null : splitCsvLine(l, csv.delimiter!, csv.quote!)));
+  const width = fields[0]?.length ?? 0;
+  const ragged = fields.findIndex((f) => f !== null && f.length !== width);
+  if (ragged > 0) {
+    throw datasetError(`${spec.uri} has ragged rows: line ${ragged + 1} has ${fields[ragged]!.length} fields, line 1 has ${width}.`);
+  }
+  if (csv.header) {
+    const names = fields[0] ?? [];
+    const empty = names.map((n, i) => (n.trim() === '' ? i + 1 : 0)).filter(Boolean);
+    if (empty.length) throw datasetError(`${spec.uri}: the header has an empty column name (column ${empty.join(', ')}).`);
+    const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+    if (dupes.length) throw datasetError(`${spec.uri}: the header names a column twice: ${[...new Set(dupes)].join(', ')}.`);
+  }
+  return csv;
 }
 
 const quoteString = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -117,16 +142,6 @@ function splitCsvLine(line: string, delimiter: string, quote: string): string[] 
   return out;
 }
 
-function readerOptions(spec: DatasetSpec) {
-  const csv = spec.csv;
-  if (!csv) return '';
-  const opts: string[] = [];
-  if (csv.delimiter !== undefined) opts.push(`delim = ${quoteString(csv.delimiter)}`);
-  if (csv.header !== undefined) opts.push(`header = ${csv.header}`);
-  if (csv.quote !== undefined) opts.push(`quote = ${quoteString(csv.quote)}`);
-  return opts.join(', ');
-}
-
 const firstLine = (s: string) => s.split('\n')[0].replace(/^[A-Za-z ]+Error: /, '').slice(0, 400);
 
 export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: DataDeps) {
@@ -134,7 +149,7 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
   async function sourceOf(hash: string) {
     const [d] = await db.select().from(datasets).where(eq(datasets.hash, hash));
     if (!d) throw datasetError(`Dataset version ${hash} is not in the registry.`);
-    return { row: d, source: sourceSql(await artifacts.localPath(d.artifactKey), d.format as DatasetFormat) };
+    return { row: d, source: sourceSql(await artifacts.localPath(d.artifactKey), d.format as DatasetFormat, d.readOptions as CsvOptions) };
   }
 
   return {
@@ -151,7 +166,7 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
         const [existing] = await db.select().from(datasets).where(eq(datasets.hash, hash));
         if (existing) {
           return {
-            hash, rows: existing.rows, format: existing.format as DatasetFormat, artifactKey: existing.artifactKey,
+            hash, rows: existing.rows, format: existing.format as DatasetFormat, readOptions: existing.readOptions as CsvOptions, artifactKey: existing.artifactKey,
             sizeBytes: existing.sizeBytes, columns: existing.schema as ColumnSchema[], deduplicated: true,
           };
         }
@@ -161,10 +176,9 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
         if (!(await artifacts.exists(artifactKey))) await artifacts.putFile(artifactKey, local.file);
         const stored = await artifacts.localPath(artifactKey);
 
-        const { columns, statistics } = await withDuckDb(async (conn) => {
-          await checkReadable(conn, stored, format, head, spec);
-          const options = readerOptions(spec);
-          let source = sourceSql(stored, format, options);
+        const { columns, statistics, readOptions } = await withDuckDb(async (conn) => {
+          const readOptions = await checkReadable(conn, stored, format, head, spec);
+          let source = sourceSql(stored, format, readOptions);
           try {
             if (format !== 'parquet') {
               // text formats are parsed once into a table; Parquet is already columnar
@@ -175,16 +189,16 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
             const stats = await profile(conn, source, described);
             // a VARCHAR column with mostly distinct values is text, not categories
             const kinds = new Map(stats.columns.map((s) => [s.name, s.kind]));
-            return { columns: described.map((c) => ({ ...c, kind: kinds.get(c.name) ?? c.kind })), statistics: stats };
+            return { columns: described.map((c) => ({ ...c, kind: kinds.get(c.name) ?? c.kind })), statistics: stats, readOptions };
           } catch (err) {
             throw datasetError(`Could not read ${spec.uri} as ${format}: ${firstLine((err as Error).message)}`);
           }
         });
         await db.insert(datasets).values({
-          hash, sourceUri: spec.query ? `${redact(spec.uri)} :: ${spec.query}` : redact(spec.uri), format, artifactKey, sizeBytes,
+          hash, sourceUri: spec.query ? `${redact(spec.uri)} :: ${spec.query}` : redact(spec.uri), format, readOptions, artifactKey, sizeBytes,
           rows: statistics.rows, schema: columns, statistics,
         }).onConflictDoNothing();
-        return { hash, rows: statistics.rows, format, artifactKey, sizeBytes, columns, deduplicated: false };
+        return { hash, rows: statistics.rows, format, readOptions, artifactKey, sizeBytes, columns, deduplicated: false };
       } finally {
         await local.cleanup();
       }

@@ -3,7 +3,7 @@
  * columns in SQL. Each call opens an in-memory instance, so activities share no state.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnKind, ColumnSchema, ColumnStatistics, DatasetFormat, DatasetStatistics } from './types';
+import type { ColumnKind, ColumnSchema, ColumnStatistics, CsvOptions, DatasetFormat, DatasetStatistics } from './types';
 
 export async function withDuckDb<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
@@ -20,10 +20,17 @@ const quoteString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 export const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
 /** The table function that reads a file of the given format. */
-export function sourceSql(filePath: string, format: DatasetFormat, csvOptions = ''): string {
+export function sourceSql(filePath: string, format: DatasetFormat, csv: CsvOptions = {}): string {
   const p = quoteString(filePath);
   switch (format) {
-    case 'csv': return `read_csv(${p}, auto_detect = true, sample_size = -1${csvOptions ? `, ${csvOptions}` : ''})`;
+    case 'csv': {
+      // no rows skipped: DuckDB's sniffer would otherwise drop inconsistent leading lines silently
+      const opts = ['auto_detect = true', 'sample_size = -1', 'skip = 0'];
+      if (csv.delimiter !== undefined) opts.push(`delim = ${quoteString(csv.delimiter)}`);
+      if (csv.quote !== undefined) opts.push(`quote = ${quoteString(csv.quote)}`);
+      if (csv.header !== undefined) opts.push(`header = ${csv.header}`);
+      return `read_csv(${p}, ${opts.join(', ')})`;
+    }
     case 'json': return `read_json(${p}, format = 'array')`;
     case 'ndjson': return `read_json(${p}, format = 'newline_delimited')`;
     case 'parquet': return `read_parquet(${p})`;

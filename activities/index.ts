@@ -14,10 +14,12 @@ export interface ActivityDeps {
   artifacts: ArtifactStore;
   backend: BackendPreference;
   codeVersion: string;
+  /** how long an http(s) dataset source may take to answer */
+  httpTimeoutMs?: number;
 }
 
 /** Task queue `perennial`: data, registry, audit. */
-export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion'>) {
+export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion' | 'httpTimeoutMs'>) {
   return { ...createDataActivities(deps), ...createRegistryActivities(deps) };
 }
 

@@ -45,7 +45,7 @@ export function derivedInputs(features: ColumnSchema[]): { name: string; kind: '
 async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask) {
   const file = await artifacts.localPath(dataset.artifactKey);
   const { columns, rows } = await withDuckDb((conn) =>
-    readModelColumns(conn, sourceSql(file, dataset.format), features, { name: target, numeric: task === 'regression' }));
+    readModelColumns(conn, sourceSql(file, dataset.format, dataset.readOptions ?? {}), features, { name: target, numeric: task === 'regression' }));
   const targetValues = columns.__target;
   return { columns: columns as Columns, target: targetValues, rows };
 }

@@ -32,7 +32,7 @@ export interface DatasetSpec {
   /** postgres:// sources: the SELECT whose rows are the dataset */
   query?: string;
   /** CSV reading options; sniffed when absent */
-  csv?: { delimiter?: string; header?: boolean; quote?: string };
+  csv?: CsvOptions;
 }
 
 /** Thresholds of the data checks; every one has a documented default (validation.ts). */
@@ -100,10 +100,14 @@ export interface DatasetStatistics {
   columns: ColumnStatistics[];
 }
 
+export interface CsvOptions { delimiter?: string; header?: boolean; quote?: string }
+
 export interface DatasetVersion {
   hash: string;
   rows: number;
   format: DatasetFormat;
+  /** CSV: the delimiter, quote and header every reader uses */
+  readOptions: CsvOptions;
   artifactKey: string;
   sizeBytes: number;
   columns: ColumnSchema[];

@@ -41,6 +41,8 @@ export const datasets = pgTable('datasets', {
   hash: text('hash').primaryKey(),
   sourceUri: text('source_uri').notNull(),
   format: text('format').notNull(),
+  /** how the file is read (CSV: delimiter, quote, header), resolved once at ingest so every reader agrees */
+  readOptions: jsonb('read_options').notNull().default(sql`'{}'::jsonb`),
   artifactKey: text('artifact_key').notNull(),
   sizeBytes: integer('size_bytes').notNull(),
   rows: integer('rows').notNull(),

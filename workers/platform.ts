@@ -85,7 +85,7 @@ export async function startPlatform(config: Config, opts: {
     const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
-      plugins: [new PerennialPlugin({ role: 'orchestration', db: database.db, artifacts, codeVersion: codeVersion(), workflowBundlePath })],
+      plugins: [new PerennialPlugin({ role: 'orchestration', db: database.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, httpTimeoutMs: config.sourceTimeoutMs })],
       shutdownGraceTime: '10s',
     }));
   }

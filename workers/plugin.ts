@@ -21,7 +21,7 @@ import type { BackendPreference } from '../ml/backend';
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
 export type PerennialPluginOptions =
-  | { role: 'orchestration'; db: Db; artifacts: ArtifactStore; codeVersion?: string; registerWorkflows?: boolean; workflowBundlePath?: string }
+  | { role: 'orchestration'; db: Db; artifacts: ArtifactStore; codeVersion?: string; registerWorkflows?: boolean; workflowBundlePath?: string; httpTimeoutMs?: number }
   | { role: 'training'; artifacts: ArtifactStore; backend?: BackendPreference };
 
 export class PerennialPlugin extends SimplePlugin {
@@ -36,7 +36,9 @@ export class PerennialPlugin extends SimplePlugin {
     const registerWorkflows = options.registerWorkflows ?? true;
     super({
       name: 'perennial',
-      activities: createOrchestrationActivities({ db: options.db, artifacts: options.artifacts, codeVersion: options.codeVersion ?? codeVersion() }),
+      activities: createOrchestrationActivities({
+        db: options.db, artifacts: options.artifacts, codeVersion: options.codeVersion ?? codeVersion(), httpTimeoutMs: options.httpTimeoutMs,
+      }),
       ...(registerWorkflows && options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : {}),
       ...(registerWorkflows && !options.workflowBundlePath ? { workflowsPath } : {}),
     });

@@ -1,0 +1,1 @@
+ALTER TABLE "datasets" ADD COLUMN "read_options" jsonb DEFAULT '{}'::jsonb NOT NULL;
