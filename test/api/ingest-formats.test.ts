@@ -66,3 +66,43 @@ test('a regression target is inferred from a numeric column and judged by RMSE, 
   assert.deepEqual(Object.keys(done.metrics).sort(), ['mae', 'r2', 'rmse']);
   assert.ok(done.metrics.r2 > 0.5, `r2 ${done.metrics.r2}: temp_min and the date explain most of temp_max`);
 });
+
+test('a later dataset that breaks the model contract is rejected with every anomaly and the versions it was held against', async () => {
+  const first = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'contracted', approval: { required: false } }) });
+  const accepted = await t.waitFor(first.body.id, (p) => p.status !== 'running');
+  assert.equal(accepted.status, 'completed');
+
+  const lines = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
+  const file = path.join(t.dataDir, 'contract-broken.csv');
+  fs.writeFileSync(file, lines.map((l, i) => {
+    const c = l.split(',');
+    if (i > 0) c[4] = Number(c[4]) > 3 ? 'windy' : 'calm'; // wind: numeric -> categories
+    return [...c.slice(0, 1), ...c.slice(2)].join(','); // precipitation dropped
+  }).join('\n'));
+  const second = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'contracted', dataset: { uri: file } }) });
+  const rejected = await t.waitFor(second.body.id, (p) => p.status !== 'running');
+  assert.equal(rejected.status, 'rejected');
+  assert.equal(rejected.reason, 'validation');
+  const errors = rejected.validation.anomalies.filter((a: any) => a.severity === 'error').map((a: any) => `${a.kind}:${a.column}`).sort();
+  assert.deepEqual(errors, ['kind_change:wind', 'missing_column:precipitation']);
+  assert.equal(rejected.validation.reference.contract, accepted.dataset.hash);
+  assert.equal(rejected.validation.reference.previous, accepted.dataset.hash);
+});
+
+test('a source that keeps answering 500 ends the pipeline failed with the reason, after retries, and the platform keeps serving', async () => {
+  const http = await import('node:http');
+  const server = http.createServer((_req, res) => { res.writeHead(503); res.end(); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const uri = `http://127.0.0.1:${(server.address() as any).port}/weather.csv`;
+    const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-down', dataset: { uri } }) });
+    const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /answered 503 Service Unavailable/);
+  } finally {
+    server.close();
+  }
+  assert.equal((await t.api('GET', '/healthz', { token: null })).status, 200);
+  const next = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-after', approval: { required: false } }) });
+  assert.equal((await t.waitFor(next.body.id, (p) => p.status !== 'running')).status, 'completed');
+});
