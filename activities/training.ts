@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadBackend, type BackendPreference } from '../ml/backend';
 import { classificationMetrics, regressionMetrics } from '../ml/metrics';
-import { buildMlp, fitMlp, loadMlp, predictMlp, saveMlp } from '../ml/mlp';
+import { buildMlp, compileMlp, fitMlp, loadMlp, predictMlp, saveMlp } from '../ml/mlp';
 import {
   encodeTarget, fitPreprocessor, transformFeatures, type Columns, type Preprocessor,
 } from '../ml/preprocess';
@@ -14,7 +14,7 @@ import { holdoutSplit, shuffledIndices } from '../ml/random';
 import type { ArtifactStore } from './artifacts';
 import { readModelColumns, sourceSql, withDuckDb } from './duckdb';
 import type {
-  ColumnSchema, DatasetVersion, EvaluateInput, EvaluationResult, ModelTask, TrainInput, TrainResult, TrainingParams,
+  ColumnSchema, DatasetVersion, EvaluateInput, EvaluationResult, ModelTask, TrainInput, TrainProgress, TrainResult, TrainingParams,
 } from './types';
 
 export interface TrainingDeps {
@@ -76,23 +76,55 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       const x = transformFeatures(pre, data.columns, order);
       const y = encodeTarget(pre.target, data.target, order);
       const outputSize = task === 'classification' ? pre.target.labels!.length : 1;
-      const model = buildMlp({
-        inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed,
-      });
+      const spec = { inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed };
 
+      // A worker that died mid-run left its last checkpoint in its heartbeat: go on from there.
       const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as TrainProgress | undefined;
+      let model: Awaited<ReturnType<typeof loadMlp>>;
+      let resumedFromEpoch = 0;
+      if (previous?.checkpointKey && (await artifacts.exists(`${previous.checkpointKey}/model.json`))) {
+        model = await loadMlp({
+          modelJson: (await artifacts.getBytes(`${previous.checkpointKey}/model.json`)).toString('utf8'),
+          weights: new Uint8Array(await artifacts.getBytes(`${previous.checkpointKey}/weights.bin`)),
+        });
+        compileMlp(model, spec);
+        resumedFromEpoch = previous.checkpointEpoch;
+        ctx.log.info('resuming training from a checkpoint', { epoch: resumedFromEpoch, checkpoint: previous.checkpointKey });
+      } else {
+        model = buildMlp(spec);
+      }
+
+      const key = `models/${input.model}/${input.pipelineId}`;
+      let checkpoint = { key: resumedFromEpoch ? previous!.checkpointKey : null, epoch: resumedFromEpoch };
       const last = await fitMlp(model, x, y, order.length, pre.inputSize, task, {
         epochs: params.epochs,
+        initialEpoch: resumedFromEpoch,
         batchSize: params.batchSize,
         validationSplit: params.validationSplit,
-        onEpochEnd: (epoch, logs) => ctx.heartbeat({ epoch, epochs: params.epochs, ...logs }),
+        onEpochEnd: async (epoch, logs) => {
+          if (epoch % params.checkpointEvery === 0 && epoch < params.epochs) {
+            const saved = await saveMlp(model);
+            const checkpointKey = `${key}/checkpoints/epoch-${epoch}`;
+            await artifacts.putBytes(`${checkpointKey}/weights.bin`, saved.weights);
+            await artifacts.putBytes(`${checkpointKey}/model.json`, saved.modelJson); // written last: its presence means complete
+            checkpoint = { key: checkpointKey, epoch };
+          }
+          const progress: TrainProgress = {
+            epoch, epochs: params.epochs, loss: logs.loss, valLoss: logs.valLoss,
+            checkpointKey: checkpoint.key, checkpointEpoch: checkpoint.epoch, resumedFromEpoch,
+          };
+          ctx.heartbeat(progress);
+        },
         shouldStop: () => ctx.cancellationSignal.aborted,
       });
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+      if (ctx.cancellationSignal.aborted) {
+        model.dispose();
+        throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+      }
 
       const saved = await saveMlp(model);
       model.dispose();
-      const key = `models/${input.model}/${input.pipelineId}`;
       const meta: ModelBundleMeta = {
         format: 'perennial-mlp-v1', task, target: input.target, features: input.features, preprocessor: pre, params, backend: info.name,
       };
@@ -108,6 +140,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
         finalLoss: last.loss,
         finalValLoss: last.valLoss,
         trainSeconds: (Date.now() - started) / 1000,
+        resumedFromEpoch,
       };
     },
 

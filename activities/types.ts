@@ -23,6 +23,19 @@ export interface TrainingParams {
   /** share of rows held out for evaluation, never seen in training */
   holdoutFraction: number;
   seed: number;
+  /** a checkpoint every this many epochs, for a replacement worker to resume from */
+  checkpointEvery: number;
+}
+
+/** What the train activity heartbeats: progress, and the checkpoint a replacement worker resumes from. */
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  loss: number | null;
+  valLoss: number | null;
+  checkpointKey: string | null;
+  checkpointEpoch: number;
+  resumedFromEpoch: number;
 }
 
 export interface DatasetSpec {
@@ -166,6 +179,8 @@ export interface TrainResult {
   finalLoss: number;
   finalValLoss: number | null;
   trainSeconds: number;
+  /** 0, or the checkpoint epoch a replacement worker resumed from */
+  resumedFromEpoch: number;
 }
 
 export interface EvaluateInput {

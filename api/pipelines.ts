@@ -4,11 +4,11 @@
  */
 import crypto from 'node:crypto';
 import {
-  WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client,
+  WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { and, desc, eq, type SQL } from 'drizzle-orm';
-import type { PipelineSpec, Principal } from '../activities/types';
+import type { PipelineSpec, Principal, TrainProgress } from '../activities/types';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { pipelineRuns, type PipelineStatusName } from '../db/schema';
@@ -27,6 +27,18 @@ export interface PipelineServiceDeps {
 }
 
 export type PipelineView = PipelineStatus & { temporalUiUrl: string };
+
+/** Live training progress: the train activity's last heartbeat, as Temporal holds it. */
+function trainingProgress(description: WorkflowExecutionDescription): PipelineStatus['training'] {
+  const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
+  const payload = pending?.heartbeatDetails?.payloads?.[0];
+  if (!payload) return null;
+  const p = defaultPayloadConverter.fromPayload<TrainProgress>(payload as never);
+  return {
+    epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss, backend: null, trainSeconds: null,
+    resumedFromEpoch: p.resumedFromEpoch, ...(pending?.attempt && pending.attempt > 1 ? { attempt: pending.attempt } : {}),
+  } as PipelineStatus['training'];
+}
 
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
   const uiUrl = (id: string, runId: string) =>
@@ -61,6 +73,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     let status: PipelineStatus;
     if (description.status.name === 'RUNNING') {
       status = await handle.query(statusQuery);
+      if (status.stage === 'train') status = { ...status, training: trainingProgress(description) ?? status.training };
     } else {
       status = await closedStatus(id, description.runId, description.status.name);
     }
@@ -74,7 +87,9 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       const workflowId = idempotencyKey
         ? `pipeline-${spec.model}-${crypto.createHash('sha256').update(`${by.keyId}\0${idempotencyKey}`).digest('hex').slice(0, 32)}`
         : `pipeline-${spec.model}-${crypto.randomUUID()}`;
-      const input: PipelineInput = { spec, requestedBy: by, trainingTaskQueue: config.taskQueues.training };
+      const input: PipelineInput = {
+        spec, requestedBy: by, trainingTaskQueue: config.taskQueues.training, trainingHeartbeatTimeout: config.heartbeatTimeout,
+      };
       try {
         const handle = await client.workflow.start(WORKFLOW_TYPE, {
           taskQueue: config.taskQueues.orchestration,

@@ -17,6 +17,7 @@ export const TrainingSchema = z.object({
   validationSplit: z.number().min(0).max(0.5).default(0.2),
   holdoutFraction: z.number().gt(0).max(0.5).default(0.2),
   seed: z.number().int().min(0).default(42),
+  checkpointEvery: z.number().int().min(1).default(5),
 }).strict();
 
 export const PipelineRequest = z.object({
@@ -88,7 +89,8 @@ export const PipelineStatusSchema = z.object({
     reference: z.object({ contract: z.string().nullable(), previous: z.string().nullable() }).optional(),
   }).nullable(),
   training: z.object({
-    epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), backend: z.string().nullable(), trainSeconds: z.number().nullable(),
+    epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), valLoss: z.number().nullable().optional(),
+    backend: z.string().nullable(), trainSeconds: z.number().nullable(), resumedFromEpoch: z.number().optional(),
   }).nullable(),
   metrics: z.record(z.string(), z.number()).nullable(),
   championMetrics: z.record(z.string(), z.number()).nullable(),

@@ -25,15 +25,22 @@ export function buildMlp(spec: MlpSpec): tf.LayersModel {
     inputShape: spec.hiddenUnits.length === 0 ? [spec.inputSize] : undefined,
     kernelInitializer: tf.initializers.glorotUniform({ seed: spec.seed + 1000 }),
   }));
+  compileMlp(model, spec);
+  return model;
+}
+
+/** A loaded checkpoint needs its optimizer and loss again before it trains on. */
+export function compileMlp(model: tf.LayersModel, spec: Pick<MlpSpec, 'task' | 'learningRate'>) {
   model.compile({
     optimizer: tf.train.adam(spec.learningRate),
     loss: spec.task === 'classification' ? 'sparseCategoricalCrossentropy' : 'meanSquaredError',
   });
-  return model;
 }
 
 export interface FitOptions {
   epochs: number;
+  /** epochs already done (a resumed run): training goes on from here to `epochs` */
+  initialEpoch?: number;
   batchSize: number;
   validationSplit: number;
   onEpochEnd?: (epoch: number, logs: { loss: number; valLoss: number | null }) => Promise<void> | void;
@@ -44,10 +51,11 @@ export async function fitMlp(model: tf.LayersModel, x: Float32Array, y: Float32A
   task: 'classification' | 'regression', opts: FitOptions) {
   const xs = tf.tensor2d(x, [rows, inputSize]);
   const ys = task === 'classification' ? tf.tensor1d(y, 'float32') : tf.tensor2d(y, [rows, 1]);
-  let last = { loss: NaN, valLoss: null as number | null, epochs: 0 };
+  let last = { loss: NaN, valLoss: null as number | null, epochs: opts.initialEpoch ?? 0 };
   try {
     await model.fit(xs, ys, {
       epochs: opts.epochs,
+      initialEpoch: opts.initialEpoch ?? 0,
       batchSize: opts.batchSize,
       validationSplit: opts.validationSplit,
       shuffle: false, // rows were shuffled with the seed: tf's shuffle is not seedable

@@ -59,7 +59,7 @@ async function main() {
   API          ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/openapi.json)
   Temporal UI  ${config.temporal.uiUrl}
   Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})
-  Database     ${platform.database.kind === 'pglite' ? `PGlite in ${path.relative(process.cwd(), config.dataDir)}/pglite` : 'PostgreSQL (DATABASE_URL)'}
+  Database     ${platform.database?.kind === 'pglite' ? `PGlite in ${path.relative(process.cwd(), config.dataDir)}/pglite` : 'PostgreSQL (DATABASE_URL)'}
   Admin token  ${config.adminToken}  (${tokenNote})
 
   Try:  curl -H "Authorization: Bearer ${config.adminToken}" ${platform.apiUrl}/v1/models
@@ -77,7 +77,7 @@ async function main() {
     stoppingSince = Date.now();
     say(`${signal}: draining workers and stopping ...`);
     await platform.stop();
-    await platform.database.close();
+    await platform.database?.close();
     await devServer?.stop();
     say('stopped');
     process.exit(0);

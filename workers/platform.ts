@@ -23,7 +23,8 @@ export interface PlatformParts {
 
 export interface Platform {
   config: Config;
-  database: Database;
+  /** absent in a training-only worker */
+  database?: Database;
   client: Client;
   /** e.g. http://127.0.0.1:3000, when the API runs here */
   apiUrl?: string;
@@ -68,8 +69,12 @@ export async function startPlatform(config: Config, opts: {
   const log = opts.log ?? ((m: string) => console.log(m));
   quietRuntime(config.logLevel === 'debug' ? 'INFO' : config.logLevel === 'error' ? 'ERROR' : 'WARN');
 
-  const database = opts.database ?? await openDatabase({ url: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` });
-  if (!opts.database) await database.migrate();
+  // a training worker needs no database: it reads and writes the artifact store only
+  const needsDatabase = parts.api || parts.orchestration;
+  const database = opts.database ?? (needsDatabase
+    ? await openDatabase({ url: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` })
+    : undefined);
+  if (!opts.database) await database?.migrate();
   const artifacts = new LocalArtifactStore(config.artifactsDir);
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
@@ -85,7 +90,7 @@ export async function startPlatform(config: Config, opts: {
     const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
-      plugins: [new PerennialPlugin({ role: 'orchestration', db: database.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, httpTimeoutMs: config.sourceTimeoutMs })],
+      plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, httpTimeoutMs: config.sourceTimeoutMs })],
       shutdownGraceTime: '10s',
     }));
   }
@@ -105,7 +110,7 @@ export async function startPlatform(config: Config, opts: {
   let server: ServerType | undefined;
   let apiUrl: string | undefined;
   if (parts.api) {
-    const app = createApp({ config, database, client });
+    const app = createApp({ config, database: database!, client });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
         apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`;
@@ -124,7 +129,7 @@ export async function startPlatform(config: Config, opts: {
         await Promise.allSettled(running);
         await nativeConnection?.close();
         await connection.close();
-        if (!opts.database) await database.close();
+        if (!opts.database) await database?.close();
       })();
       return stopping;
     },

@@ -38,7 +38,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   const training = proxyActivities<TrainingActivities>({
     taskQueue: input.trainingTaskQueue ?? 'perennial-training',
     startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: input.trainingHeartbeatTimeout ?? '2 minutes',
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: nonRetryableData },
   });
 
@@ -109,7 +109,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       pipelineId: id, model: spec.model, dataset, target: spec.target, task: report.task, features: report.features, params: spec.training,
     }));
     status.training = {
-      epoch: trained.epochs, epochs: spec.training.epochs, loss: trained.finalLoss, backend: trained.backend, trainSeconds: trained.trainSeconds,
+      epoch: trained.epochs, epochs: spec.training.epochs, loss: trained.finalLoss, valLoss: trained.finalValLoss,
+      backend: trained.backend, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch,
     };
 
     const evaluation = await stage('evaluate', async () => {

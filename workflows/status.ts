@@ -24,7 +24,10 @@ export interface PipelineStatus {
   task: string | null;
   dataset: { hash: string; rows: number; deduplicated: boolean } | null;
   validation: { passed: boolean; anomalies: Anomaly[]; reference?: { contract: string | null; previous: string | null } } | null;
-  training: { epoch: number; epochs: number; loss: number | null; backend: string | null; trainSeconds: number | null } | null;
+  training: {
+    epoch: number; epochs: number; loss: number | null; valLoss?: number | null; backend: string | null; trainSeconds: number | null;
+    resumedFromEpoch?: number;
+  } | null;
   metrics: Metrics | null;
   championMetrics: Metrics | null;
   gates: { passed: boolean; failures: string[] } | null;
@@ -42,6 +45,8 @@ export interface PipelineInput {
   requestedBy?: Principal | null;
   /** task queue of the training workers; defaults to `perennial-training` */
   trainingTaskQueue?: string;
+  /** how long a training worker may go silent before another takes over from its checkpoint */
+  trainingHeartbeatTimeout?: string;
 }
 
 export function initialStatus(id: string, runId: string, input: PipelineInput, now: Date): PipelineStatus {

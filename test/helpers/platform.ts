@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../config';
 import type { Database } from '../../db/client';
-import { startPlatform, type Platform } from '../../workers/platform';
+import { startPlatform, type Platform, type PlatformParts } from '../../workers/platform';
 import { openTestDatabase } from './database';
 import { testTemporalAddress } from './temporal';
 
@@ -30,7 +30,7 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(env: Record<string, string> = {}, parts?: PlatformParts): Promise<TestPlatform> {
   const temporalAddress = await testTemporalAddress();
   const database = await openTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-test-'));
@@ -42,7 +42,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'error', ...env,
   });
   const platform = await startPlatform(config, {
-    temporalAddress, database, workflowBundlePath: process.env.PERENNIAL_TEST_WORKFLOW_BUNDLE, log: () => {},
+    temporalAddress, database, parts, workflowBundlePath: process.env.PERENNIAL_TEST_WORKFLOW_BUNDLE, log: () => {},
   });
   const url = platform.apiUrl!;
 
