@@ -2,7 +2,7 @@
  * The model registry, pipeline records and the audit log. Every write is idempotent, keyed by the
  * pipeline (workflow) id and the stage, because Temporal retries activities.
  */
-import { and, eq, max, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, max, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { approvals, auditEvents, models, modelVersions, pipelineRuns, type PipelineStatusName } from '../db/schema';
 import type { Metrics, ModelTask, ModelVersionRef, Principal } from './types';
@@ -45,6 +45,23 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
       await db.update(pipelineRuns)
         .set({ status: input.status, reason: input.reason ?? null, outcome: input.outcome, endedAt: new Date() })
         .where(eq(pipelineRuns.id, input.pipelineId));
+    },
+
+    /**
+     * An earlier run's trained model for the same data, parameters and code, to reuse instead of
+     * training again. Any registered version qualifies: it was trained and evaluated.
+     */
+    async findCachedModel(input: { model: string; datasetHash: string; target: string; features: string[]; params: Record<string, unknown> }):
+    Promise<{ artifactKey: string; version: number; pipelineId: string; backend: string } | null> {
+      const rows = await db.select({
+        artifactKey: modelVersions.artifactKey, version: modelVersions.version, pipelineId: modelVersions.pipelineId, backend: modelVersions.backend,
+      }).from(modelVersions).where(and(
+        eq(modelVersions.modelName, input.model), eq(modelVersions.datasetHash, input.datasetHash), eq(modelVersions.target, input.target),
+        eq(modelVersions.codeVersion, codeVersion),
+        sql`${modelVersions.params} = ${JSON.stringify(input.params)}::jsonb`,
+        sql`${modelVersions.features} = ${JSON.stringify(input.features)}::jsonb`,
+      )).orderBy(desc(modelVersions.version)).limit(1);
+      return rows[0] ?? null;
     },
 
     async getProductionModel(model: string): Promise<ModelVersionRef | null> {

@@ -76,7 +76,10 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       const x = transformFeatures(pre, data.columns, order);
       const y = encodeTarget(pre.target, data.target, order);
       const outputSize = task === 'classification' ? pre.target.labels!.length : 1;
-      const spec = { inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed };
+      const spec = {
+        inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed,
+        dropout: params.dropout, l2: params.l2,
+      };
 
       // A worker that died mid-run left its last checkpoint in its heartbeat: go on from there.
       const ctx = Context.current();
@@ -117,6 +120,8 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
           ctx.heartbeat(progress);
         },
         shouldStop: () => ctx.cancellationSignal.aborted,
+        patience: params.patience,
+        classWeight: params.classWeight === 'balanced' && task === 'classification' ? balancedWeights(y, outputSize) : undefined,
       });
       if (ctx.cancellationSignal.aborted) {
         model.dispose();
@@ -141,6 +146,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
         finalValLoss: last.valLoss,
         trainSeconds: (Date.now() - started) / 1000,
         resumedFromEpoch,
+        stoppedEarly: last.stoppedEarly,
       };
     },
 
@@ -160,6 +166,13 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       return { ...candidate, championMetrics };
     },
   };
+}
+
+/** n / (classes * count): rare classes weigh more, so the loss does not ignore them */
+function balancedWeights(y: Float32Array, classes: number): Record<number, number> {
+  const counts = new Array<number>(classes).fill(0);
+  for (const k of y) counts[k]++;
+  return Object.fromEntries(counts.map((c, k) => [k, c ? y.length / (classes * c) : 0]));
 }
 
 async function evaluateBundle(artifacts: ArtifactStore, key: string, input: EvaluateInput): Promise<EvaluationResult> {

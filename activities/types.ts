@@ -25,6 +25,16 @@ export interface TrainingParams {
   seed: number;
   /** a checkpoint every this many epochs, for a replacement worker to resume from */
   checkpointEvery: number;
+  /** dropout rate after each hidden layer */
+  dropout: number;
+  /** L2 regularisation of the hidden layers' weights */
+  l2: number;
+  /** stop when validation loss has not improved for this many epochs (null: run every epoch) */
+  patience: number | null;
+  /** 'balanced' weighs classes inversely to their frequency */
+  classWeight: 'balanced' | null;
+  /** false: train even when an earlier run had the same data, parameters and code */
+  cache?: boolean;
 }
 
 /** What the train activity heartbeats: progress, and the checkpoint a replacement worker resumes from. */
@@ -181,6 +191,8 @@ export interface TrainResult {
   trainSeconds: number;
   /** 0, or the checkpoint epoch a replacement worker resumed from */
   resumedFromEpoch: number;
+  /** early stopping ended training before the last epoch */
+  stoppedEarly?: boolean;
 }
 
 export interface EvaluateInput {

@@ -18,6 +18,11 @@ export const TrainingSchema = z.object({
   holdoutFraction: z.number().gt(0).max(0.5).default(0.2),
   seed: z.number().int().min(0).default(42),
   checkpointEvery: z.number().int().min(1).default(5),
+  dropout: z.number().min(0).max(0.9).default(0),
+  l2: z.number().min(0).default(0),
+  patience: z.number().int().min(1).nullable().default(null),
+  classWeight: z.enum(['balanced']).nullable().default(null),
+  cache: z.boolean().default(true),
 }).strict();
 
 export const PipelineRequest = z.object({
@@ -91,6 +96,7 @@ export const PipelineStatusSchema = z.object({
   training: z.object({
     epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), valLoss: z.number().nullable().optional(),
     backend: z.string().nullable(), trainSeconds: z.number().nullable(), resumedFromEpoch: z.number().optional(),
+    cached: z.boolean().optional(), cachedFrom: z.object({ version: z.number(), pipelineId: z.string() }).optional(),
   }).nullable(),
   metrics: z.record(z.string(), z.number()).nullable(),
   championMetrics: z.record(z.string(), z.number()).nullable(),

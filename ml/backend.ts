@@ -11,7 +11,7 @@ export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm
 export interface BackendInfo { name: string; device: string }
 
 const require = createRequire(import.meta.url);
-let chosen: Promise<BackendInfo> | undefined;
+const chosen = new Map<BackendPreference, Promise<BackendInfo>>();
 
 const cudaVisible = () => fs.existsSync('/dev/nvidia0') || !!process.env.CUDA_VISIBLE_DEVICES;
 
@@ -55,8 +55,23 @@ async function choose(pref: BackendPreference): Promise<BackendInfo> {
   throw new Error(`TensorFlow.js backend "${pref}" is not available in this process`);
 }
 
-/** Selects the backend once per process; later calls get the same answer. */
-export function loadBackend(pref: BackendPreference = 'auto'): Promise<BackendInfo> {
-  chosen ??= choose(pref);
-  return chosen;
+/** Selects the backend for a preference (once per process and preference) and makes it the active one. */
+export async function loadBackend(pref: BackendPreference = 'auto'): Promise<BackendInfo> {
+  if (!chosen.has(pref)) chosen.set(pref, choose(pref));
+  const info = await chosen.get(pref)!;
+  const name = info.name === 'tensorflow-gpu' ? 'tensorflow' : info.name;
+  if (tf.getBackend() !== name) await tf.setBackend(name);
+  return info;
+}
+
+/** Why a backend cannot be used here, or null when it can. */
+export async function backendUnavailable(pref: Exclude<BackendPreference, 'auto'>): Promise<string | null> {
+  if (pref === 'tensorflow-gpu') {
+    if (!cudaVisible()) return 'no CUDA device is visible (/dev/nvidia0)';
+    if (!(await tryNative('@tensorflow/tfjs-node-gpu'))) return '@tensorflow/tfjs-node-gpu is not installed (its install downloads libtensorflow for CUDA)';
+  }
+  if (pref === 'tensorflow' && !(await tryNative('@tensorflow/tfjs-node'))) {
+    return '@tensorflow/tfjs-node is not installed (its install downloads libtensorflow, which needs that host to be reachable)';
+  }
+  return null;
 }

@@ -9,6 +9,8 @@ export interface MlpSpec {
   task: 'classification' | 'regression';
   learningRate: number;
   seed: number;
+  dropout?: number;
+  l2?: number;
 }
 
 export function buildMlp(spec: MlpSpec): tf.LayersModel {
@@ -17,7 +19,9 @@ export function buildMlp(spec: MlpSpec): tf.LayersModel {
     model.add(tf.layers.dense({
       units, activation: 'relu', inputShape: i === 0 ? [spec.inputSize] : undefined,
       kernelInitializer: tf.initializers.glorotUniform({ seed: spec.seed + i }),
+      kernelRegularizer: spec.l2 ? tf.regularizers.l2({ l2: spec.l2 }) : undefined,
     }));
+    if (spec.dropout) model.add(tf.layers.dropout({ rate: spec.dropout, seed: spec.seed + 100 + i }));
   });
   model.add(tf.layers.dense({
     units: spec.outputSize,
@@ -45,13 +49,19 @@ export interface FitOptions {
   validationSplit: number;
   onEpochEnd?: (epoch: number, logs: { loss: number; valLoss: number | null }) => Promise<void> | void;
   shouldStop?: () => boolean;
+  /** early stopping: stop when validation loss has not improved for this many epochs */
+  patience?: number | null;
+  /** per class index, for imbalanced classes */
+  classWeight?: Record<number, number>;
 }
 
 export async function fitMlp(model: tf.LayersModel, x: Float32Array, y: Float32Array, rows: number, inputSize: number,
   task: 'classification' | 'regression', opts: FitOptions) {
   const xs = tf.tensor2d(x, [rows, inputSize]);
   const ys = task === 'classification' ? tf.tensor1d(y, 'float32') : tf.tensor2d(y, [rows, 1]);
-  let last = { loss: NaN, valLoss: null as number | null, epochs: opts.initialEpoch ?? 0 };
+  let last = { loss: NaN, valLoss: null as number | null, epochs: opts.initialEpoch ?? 0, stoppedEarly: false };
+  let best = Infinity;
+  let sinceBest = 0;
   try {
     await model.fit(xs, ys, {
       epochs: opts.epochs,
@@ -60,11 +70,18 @@ export async function fitMlp(model: tf.LayersModel, x: Float32Array, y: Float32A
       validationSplit: opts.validationSplit,
       shuffle: false, // rows were shuffled with the seed: tf's shuffle is not seedable
       verbose: 0,
+      classWeight: opts.classWeight,
       callbacks: {
         onEpochEnd: async (epoch, logs) => {
-          last = { loss: Number(logs?.loss), valLoss: logs?.val_loss === undefined ? null : Number(logs.val_loss), epochs: epoch + 1 };
+          last = { ...last, loss: Number(logs?.loss), valLoss: logs?.val_loss === undefined ? null : Number(logs.val_loss), epochs: epoch + 1 };
           await opts.onEpochEnd?.(epoch + 1, last);
           if (opts.shouldStop?.()) model.stopTraining = true;
+          if (opts.patience && last.valLoss !== null) {
+            if (last.valLoss < best - 1e-6) { best = last.valLoss; sinceBest = 0; } else if (++sinceBest >= opts.patience) {
+              last.stoppedEarly = true;
+              model.stopTraining = true;
+            }
+          }
         },
       },
     });

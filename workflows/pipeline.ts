@@ -7,11 +7,13 @@
  * The run waits for a person durably, for days if need be; a timeout rejects. Every decision is audited.
  */
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler,
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler,
   upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
-import type { Principal } from '../activities/types';
+import type { Principal, TrainResult } from '../activities/types';
+
+type TrainOutcome = TrainResult | { artifactKey: string; backend: string; cachedFrom: { version: number; pipelineId: string } };
 import {
   approveUpdate, DecisionRefusal, ModelNameKey, PipelineStageKey, rejectUpdate, statusQuery, type DecisionInput,
 } from './definitions';
@@ -105,13 +107,25 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.task = report.task;
     if (!report.passed) return await finish('rejected', 'validation');
 
-    const trained = await stage('train', () => training.trainModel({
-      pipelineId: id, model: spec.model, dataset, target: spec.target, task: report.task, features: report.features, params: spec.training,
-    }));
-    status.training = {
-      epoch: trained.epochs, epochs: spec.training.epochs, loss: trained.finalLoss, valLoss: trained.finalValLoss,
-      backend: trained.backend, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch,
-    };
+    const { cache, ...trainingParams } = spec.training;
+    const trained = await stage('train', async (): Promise<TrainOutcome> => {
+      // the same data, parameters and code as an earlier run: reuse its model (versioned change)
+      if (patched('reuse-trained-models') && cache !== false) {
+        const hit = await data.findCachedModel({
+          model: spec.model, datasetHash: dataset.hash, target: spec.target, features: report.features.map((f) => f.name), params: trainingParams,
+        });
+        if (hit) return { artifactKey: hit.artifactKey, backend: hit.backend, cachedFrom: { version: hit.version, pipelineId: hit.pipelineId } };
+      }
+      return training.trainModel({
+        pipelineId: id, model: spec.model, dataset, target: spec.target, task: report.task, features: report.features, params: spec.training,
+      });
+    });
+    status.training = 'cachedFrom' in trained
+      ? { epoch: 0, epochs: spec.training.epochs, loss: null, backend: trained.backend, trainSeconds: 0, cached: true, cachedFrom: trained.cachedFrom }
+      : {
+        epoch: trained.epochs, epochs: spec.training.epochs, loss: trained.finalLoss, valLoss: trained.finalValLoss,
+        backend: trained.backend, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch, cached: false,
+      };
 
     const evaluation = await stage('evaluate', async () => {
       const champion = await data.getProductionModel(spec.model);
@@ -124,7 +138,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     const { version } = await data.registerCandidate({
       pipelineId: id, runId, model: spec.model, task: report.task, datasetHash: dataset.hash, target: spec.target,
-      features: report.features.map((f) => f.name), params: { ...spec.training }, metrics: evaluation.metrics,
+      features: report.features.map((f) => f.name), params: trainingParams, metrics: evaluation.metrics,
       artifactKey: trained.artifactKey, backend: trained.backend,
     });
     status.modelVersion = version;

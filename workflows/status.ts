@@ -27,6 +27,9 @@ export interface PipelineStatus {
   training: {
     epoch: number; epochs: number; loss: number | null; valLoss?: number | null; backend: string | null; trainSeconds: number | null;
     resumedFromEpoch?: number;
+    /** true when an earlier run's model for the same data, parameters and code was reused */
+    cached?: boolean;
+    cachedFrom?: { version: number; pipelineId: string };
   } | null;
   metrics: Metrics | null;
   championMetrics: Metrics | null;
