@@ -185,8 +185,8 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
     if (meta.task === 'classification') {
       const labels = meta.preprocessor.target.labels!;
       const y = encodeTarget(meta.preprocessor.target, data.target, holdout);
-      const { metrics, confusionMatrix } = classificationMetrics(y, out, labels.length, labels);
-      return { metrics, primaryMetric: 'accuracy', rows: holdout.length, confusionMatrix };
+      const { metrics, confusionMatrix, perClass } = classificationMetrics(y, out, labels.length, labels);
+      return { metrics, primaryMetric: 'accuracy', rows: holdout.length, confusionMatrix, perClass };
     }
     const { mean, std } = meta.preprocessor.target;
     const actual = holdout.map((r) => Number(data.target[r]));

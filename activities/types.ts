@@ -213,6 +213,7 @@ export interface EvaluationResult {
   primaryMetric: string;
   rows: number;
   confusionMatrix?: { labels: string[]; matrix: number[][] };
+  perClass?: { label: string; precision: number; recall: number; f1: number; support: number }[];
 }
 
 export interface ModelVersionRef {
