@@ -22,6 +22,9 @@ export interface RegisterCandidateInput {
   features: string[];
   params: Record<string, unknown>;
   metrics: Metrics;
+  evaluation?: Record<string, unknown>;
+  training?: Record<string, unknown>;
+  intendedUse?: string;
   artifactKey: string;
   backend: string;
 }
@@ -84,6 +87,7 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
           await db.insert(modelVersions).values({
             modelName: input.model, version, task: input.task, datasetHash: input.datasetHash, target: input.target,
             features: input.features, params: input.params, metrics: input.metrics, artifactKey: input.artifactKey,
+            evaluation: input.evaluation ?? {}, training: input.training ?? {}, intendedUse: input.intendedUse ?? null,
             backend: input.backend, codeVersion, pipelineId: input.pipelineId, workflowRunId: input.runId,
           });
           return { version };

@@ -76,6 +76,8 @@ export interface PipelineSpec {
   model: string;
   dataset: DatasetSpec;
   target: string;
+  /** what the model is for and what it must not be used for: the model card's first section */
+  intendedUse?: string;
   validation: ValidationOptions;
   task?: ModelTask;
   features?: string[];

@@ -38,6 +38,7 @@ export const PipelineRequest = z.object({
     }).strict().optional().openapi({ description: 'CSV options; sniffed when absent' }),
   }).strict().refine((d) => !/^postgres(ql)?:\/\//i.test(d.uri) || d.query, { message: 'a postgres:// dataset needs a query', path: ['query'] }),
   target: z.string().min(1).openapi({ example: 'weather' }),
+  intendedUse: z.string().max(5000).optional().openapi({ description: 'what the model is for (and not for): the model card opens with it' }),
   task: z.enum(['classification', 'regression']).optional(),
   features: z.array(z.string().min(1)).min(1).optional(),
   validation: z.object({

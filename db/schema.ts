@@ -90,6 +90,12 @@ export const modelVersions = pgTable('model_versions', {
   features: jsonb('features').notNull(),
   params: jsonb('params').notNull(),
   metrics: jsonb('metrics').notNull(),
+  /** held-out rows, per-class metrics, confusion matrix, and production's metrics on the same rows */
+  evaluation: jsonb('evaluation').notNull().default(sql`'{}'::jsonb`),
+  /** epochs, seconds, whether resumed or reused from cache */
+  training: jsonb('training').notNull().default(sql`'{}'::jsonb`),
+  /** what the model is for, from the pipeline request: the model card's first section */
+  intendedUse: text('intended_use'),
   artifactKey: text('artifact_key').notNull(),
   backend: text('backend').notNull(),
   codeVersion: text('code_version').notNull(),

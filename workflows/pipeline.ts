@@ -127,8 +127,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
         backend: trained.backend, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch, cached: false,
       };
 
+    let championVersion: number | undefined;
     const evaluation = await stage('evaluate', async () => {
       const champion = await data.getProductionModel(spec.model);
+      championVersion = champion?.version;
       return training.evaluateModel({
         dataset, target: spec.target, params: spec.training, candidateArtifactKey: trained.artifactKey, championArtifactKey: champion?.artifactKey,
       });
@@ -139,7 +141,12 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     const { version } = await data.registerCandidate({
       pipelineId: id, runId, model: spec.model, task: report.task, datasetHash: dataset.hash, target: spec.target,
       features: report.features.map((f) => f.name), params: trainingParams, metrics: evaluation.metrics,
-      artifactKey: trained.artifactKey, backend: trained.backend,
+      artifactKey: trained.artifactKey, backend: trained.backend, intendedUse: spec.intendedUse,
+      evaluation: {
+        rows: evaluation.rows, primaryMetric: evaluation.primaryMetric, perClass: evaluation.perClass,
+        confusionMatrix: evaluation.confusionMatrix, championMetrics: evaluation.championMetrics ?? null, championVersion: championVersion ?? null,
+      },
+      training: { ...status.training },
     });
     status.modelVersion = version;
 

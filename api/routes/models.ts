@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { json, newRouter } from '../router';
-import { asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { models, modelVersions } from '../../db/schema';
+import { datasets, models, modelVersions } from '../../db/schema';
+import { modelCard, modelCardMarkdown } from '../model-card';
 import { notFound } from '../errors';
 import { errorResponses, ModelDetail, ModelName, ModelSummary } from '../schemas';
 
@@ -37,6 +38,31 @@ export function modelRoutes(db: Db) {
         approvedBy: v.approvedBy, approvedAt: iso(v.approvedAt),
       })),
     }, 200);
+  });
+  app.openapi(createRoute({
+    method: 'get', path: '/{name}/versions/{version}/card', tags: ['models'],
+    summary: 'The model card of a version: intended use, data, parameters, metrics, comparison with production, lineage',
+    description: 'JSON by default; Markdown with ?format=markdown or Accept: text/markdown.',
+    request: {
+      params: z.object({
+        name: ModelName.openapi({ param: { name: 'name', in: 'path' } }),
+        version: z.coerce.number().int().min(1).openapi({ param: { name: 'version', in: 'path' } }),
+      }),
+      query: z.object({ format: z.enum(['json', 'markdown']).optional() }),
+    },
+    responses: {
+      200: { description: 'The model card', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) }, 'text/markdown': { schema: z.string() } } },
+      ...errorResponses(400, 401, 404),
+    },
+  }), async (c) => {
+    const { name, version } = c.req.valid('param');
+    const [v] = await db.select().from(modelVersions).where(and(eq(modelVersions.modelName, name), eq(modelVersions.version, version)));
+    if (!v) throw notFound(`Model ${name} version ${version}`);
+    const [d] = await db.select().from(datasets).where(eq(datasets.hash, v.datasetHash));
+    const card = modelCard(v, d);
+    const markdown = c.req.valid('query').format === 'markdown' || /text\/markdown/.test(c.req.header('accept') ?? '');
+    if (markdown) return c.body(modelCardMarkdown(card), 200, { 'content-type': 'text/markdown; charset=utf-8' }) as never;
+    return c.json(card as never, 200);
   });
   return app;
 }

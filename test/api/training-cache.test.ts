@@ -31,3 +31,41 @@ test('a run with the same data, parameters and code reuses the earlier model and
   const other = await run({ ...training, seed: 7 });
   assert.equal(other.training.cached, false, 'other parameters are another model');
 });
+
+test('each version has a model card, as JSON and as Markdown, comparing it with production on the same rows', async () => {
+  const started = await t.api('POST', '/v1/pipelines', {
+    body: weatherRequest({
+      model: 'carded', intendedUse: 'Tomorrow\'s weather for the office garden watering; not for aviation.',
+      training: { epochs: 5, hiddenUnits: [16] }, approval: { required: false },
+    }),
+  });
+  await t.waitFor(started.body.id, (p) => p.status === 'completed');
+  const second = await t.api('POST', '/v1/pipelines', {
+    body: weatherRequest({ model: 'carded', training: { epochs: 6, hiddenUnits: [16] }, approval: { required: false } }),
+  });
+  await t.waitFor(second.body.id, (p) => p.status === 'completed');
+
+  const first = await t.api('GET', '/v1/models/carded/versions/1/card');
+  assert.equal(first.status, 200);
+  assert.equal(first.body.intendedUse, 'Tomorrow\'s weather for the office garden watering; not for aviation.');
+  assert.equal(first.body.data.rows, 1461);
+  assert.deepEqual(first.body.data.schema.map((c: any) => c.name), ['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather']);
+  assert.equal(first.body.parameters.epochs, 5);
+  assert.equal(first.body.training.backend, 'wasm');
+  assert.ok(first.body.evaluation.metrics.roc_auc > 0.5);
+  assert.equal(first.body.evaluation.perClass.length, 5);
+  assert.equal(first.body.comparisonWithProduction, null, 'nothing was in production before version 1');
+
+  const card2 = await t.api('GET', '/v1/models/carded/versions/2/card');
+  assert.equal(card2.body.comparisonWithProduction.productionVersion, 1);
+  assert.ok('accuracy' in card2.body.comparisonWithProduction.productionMetrics);
+
+  const md = await fetch(`${t.url}/v1/models/carded/versions/2/card?format=markdown`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+  assert.equal(md.status, 200);
+  assert.match(md.headers.get('content-type')!, /text\/markdown/);
+  const text = await md.text();
+  assert.match(text, /^# Model card: carded v2/);
+  assert.match(text, /## Comparison with production\n\nAgainst production v1 on the same held-out rows:/);
+  assert.match(text, /\| accuracy \| 0\.\d{4} \| 0\.\d{4} \|/);
+  assert.equal((await t.api('GET', '/v1/models/carded/versions/9/card')).status, 404);
+});
