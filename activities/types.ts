@@ -71,6 +71,24 @@ export interface ValidationOptions {
   failOnDrift: boolean;
 }
 
+export interface TuningSpec {
+  trials: number;
+  parallelism: number;
+  /** what picks the best trial: validation loss (default) or training loss; lower is better */
+  metric: 'val_loss' | 'loss';
+  /** for each training parameter, the values to try */
+  space: Partial<Record<'learningRate' | 'hiddenUnits' | 'dropout' | 'l2' | 'batchSize', unknown[]>>;
+}
+
+export interface TrialResult {
+  trial: number;
+  params: Partial<TrainingParams>;
+  valLoss: number | null;
+  loss: number;
+  epochs: number;
+  artifactKey: string;
+}
+
 /** A pipeline request after validation and defaults (see api/schemas.ts for the HTTP contract). */
 export interface PipelineSpec {
   model: string;
@@ -79,6 +97,8 @@ export interface PipelineSpec {
   /** what the model is for and what it must not be used for: the model card's first section */
   intendedUse?: string;
   validation: ValidationOptions;
+  /** hyperparameter search: trials fanned out as separate training activities */
+  tuning?: TuningSpec | null;
   task?: ModelTask;
   features?: string[];
   training: TrainingParams;

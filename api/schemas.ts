@@ -52,6 +52,18 @@ export const PipelineRequest = z.object({
     failOnDrift: z.boolean().default(false),
   }).strict().prefault({}).openapi({ description: 'Thresholds of the data checks (see README: Data validation)' }),
   training: TrainingSchema.prefault({}),
+  tuning: z.object({
+    trials: z.number().int().min(1).max(100).default(8),
+    parallelism: z.number().int().min(1).max(32).default(2),
+    metric: z.enum(['val_loss', 'loss']).default('val_loss'),
+    space: z.object({
+      learningRate: z.array(z.number().positive().max(10)).min(1).optional(),
+      hiddenUnits: z.array(z.array(z.number().int().min(1).max(4096)).max(10)).min(1).optional(),
+      dropout: z.array(z.number().min(0).max(0.9)).min(1).optional(),
+      l2: z.array(z.number().min(0)).min(1).optional(),
+      batchSize: z.array(z.number().int().min(1).max(65_536)).min(1).optional(),
+    }).strict(),
+  }).strict().nullable().default(null).openapi({ description: 'Hyperparameter search: each trial is its own durable training activity' }),
   gates: z.object({
     minMetrics: z.record(z.string(), z.number()).default({}),
     maxMetrics: z.record(z.string(), z.number()).default({}),
@@ -98,6 +110,10 @@ export const PipelineStatusSchema = z.object({
     epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), valLoss: z.number().nullable().optional(),
     backend: z.string().nullable(), trainSeconds: z.number().nullable(), resumedFromEpoch: z.number().optional(),
     cached: z.boolean().optional(), cachedFrom: z.object({ version: z.number(), pipelineId: z.string() }).optional(),
+    trials: z.array(z.object({
+      trial: z.number(), params: z.record(z.string(), z.unknown()), valLoss: z.number().nullable(), loss: z.number(), epochs: z.number(),
+    })).optional(),
+    bestTrial: z.number().optional(),
   }).nullable(),
   metrics: z.record(z.string(), z.number()).nullable(),
   championMetrics: z.record(z.string(), z.number()).nullable(),

@@ -11,9 +11,14 @@ import {
   upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
-import type { Principal, TrainResult } from '../activities/types';
+import type { Principal, TrainResult, TrialResult } from '../activities/types';
+import { inPool, trialParams } from './tuning';
 
-type TrainOutcome = TrainResult | { artifactKey: string; backend: string; cachedFrom: { version: number; pipelineId: string } };
+type TrainOutcome =
+  | TrainResult
+  | (TrainResult & { trials: TrialResult[]; bestTrial: number })
+  | { artifactKey: string; backend: string; cachedFrom: { version: number; pipelineId: string } };
+const isTuned = (t: TrainOutcome): t is TrainResult & { trials: TrialResult[]; bestTrial: number } => 'trials' in t;
 import {
   approveUpdate, DecisionRefusal, ModelNameKey, PipelineStageKey, rejectUpdate, statusQuery, type DecisionInput,
 } from './definitions';
@@ -110,22 +115,40 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     const { cache, ...trainingParams } = spec.training;
     const trained = await stage('train', async (): Promise<TrainOutcome> => {
       // the same data, parameters and code as an earlier run: reuse its model (versioned change)
-      if (patched('reuse-trained-models') && cache !== false) {
+      if (patched('reuse-trained-models') && cache !== false && !spec.tuning) {
         const hit = await data.findCachedModel({
           model: spec.model, datasetHash: dataset.hash, target: spec.target, features: report.features.map((f) => f.name), params: trainingParams,
         });
         if (hit) return { artifactKey: hit.artifactKey, backend: hit.backend, cachedFrom: { version: hit.version, pipelineId: hit.pipelineId } };
       }
+      if (spec.tuning) return tune(spec.tuning);
       return training.trainModel({
         pipelineId: id, model: spec.model, dataset, target: spec.target, task: report.task, features: report.features, params: spec.training,
       });
     });
+
+    /** every trial a durable training activity of its own (a killed trial retries alone); the best one wins */
+    async function tune(tuning: NonNullable<typeof spec.tuning>): Promise<TrainResult & { trials: TrialResult[]; bestTrial: number }> {
+      const candidates = trialParams(tuning, spec.training.seed);
+      const results = await inPool(candidates, tuning.parallelism, (params, i) => training.trainModel({
+        pipelineId: `${id}/trial-${i + 1}`, model: spec.model, dataset, target: spec.target, task: report.task, features: report.features,
+        params: { ...spec.training, ...params },
+      }));
+      const trials: TrialResult[] = results.map((r, i) => ({
+        trial: i + 1, params: candidates[i], valLoss: r.finalValLoss, loss: r.finalLoss, epochs: r.epochs, artifactKey: r.artifactKey,
+      }));
+      const score = (t: TrialResult) => (tuning.metric === 'loss' ? t.loss : t.valLoss ?? t.loss);
+      const best = trials.reduce((a, b) => (score(b) < score(a) ? b : a));
+      return { ...results[best.trial - 1], trials, bestTrial: best.trial };
+    }
     status.training = 'cachedFrom' in trained
       ? { epoch: 0, epochs: spec.training.epochs, loss: null, backend: trained.backend, trainSeconds: 0, cached: true, cachedFrom: trained.cachedFrom }
       : {
         epoch: trained.epochs, epochs: spec.training.epochs, loss: trained.finalLoss, valLoss: trained.finalValLoss,
         backend: trained.backend, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch, cached: false,
+        ...(isTuned(trained) ? { trials: trained.trials.map(({ artifactKey: _a, ...t }) => t), bestTrial: trained.bestTrial } : {}),
       };
+    const bestParams = isTuned(trained) ? trained.trials[trained.bestTrial - 1].params : {};
 
     let championVersion: number | undefined;
     const evaluation = await stage('evaluate', async () => {
@@ -140,7 +163,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     const { version } = await data.registerCandidate({
       pipelineId: id, runId, model: spec.model, task: report.task, datasetHash: dataset.hash, target: spec.target,
-      features: report.features.map((f) => f.name), params: trainingParams, metrics: evaluation.metrics,
+      features: report.features.map((f) => f.name), params: { ...trainingParams, ...bestParams }, metrics: evaluation.metrics,
       artifactKey: trained.artifactKey, backend: trained.backend, intendedUse: spec.intendedUse,
       evaluation: {
         rows: evaluation.rows, primaryMetric: evaluation.primaryMetric, perClass: evaluation.perClass,

@@ -1,5 +1,5 @@
 /** What GET /v1/pipelines/:id shows: the pipeline's own account of where it is. */
-import type { Anomaly, Metrics, PipelineSpec, Principal } from '../activities/types';
+import type { Anomaly, Metrics, PipelineSpec, Principal, TrialResult } from '../activities/types';
 
 export type PipelineStatusName = 'running' | 'awaiting_approval' | 'completed' | 'rejected' | 'failed' | 'cancelled';
 export type StageName = 'ingest' | 'validate' | 'train' | 'evaluate' | 'approval' | 'canary' | 'promote' | 'done';
@@ -30,6 +30,9 @@ export interface PipelineStatus {
     /** true when an earlier run's model for the same data, parameters and code was reused */
     cached?: boolean;
     cachedFrom?: { version: number; pipelineId: string };
+    /** hyperparameter search: every trial, and which one won */
+    trials?: Omit<TrialResult, 'artifactKey'>[];
+    bestTrial?: number;
   } | null;
   metrics: Metrics | null;
   championMetrics: Metrics | null;

@@ -69,3 +69,26 @@ test('each version has a model card, as JSON and as Markdown, comparing it with 
   assert.match(text, /\| accuracy \| 0\.\d{4} \| 0\.\d{4} \|/);
   assert.equal((await t.api('GET', '/v1/models/carded/versions/9/card')).status, 404);
 });
+
+test('a 4-trial hyperparameter search trains every trial, picks the lowest validation loss, and records every trial on the version', async () => {
+  const started = await t.api('POST', '/v1/pipelines', {
+    body: weatherRequest({
+      model: 'tuned', training: { epochs: 4, hiddenUnits: [16] }, approval: { required: false },
+      tuning: { trials: 4, parallelism: 2, metric: 'val_loss', space: { learningRate: [0.002, 0.03], hiddenUnits: [[8], [32, 16]] } },
+    }),
+  });
+  assert.equal(started.status, 202);
+  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'completed', JSON.stringify(done.error));
+  const trials = done.training.trials;
+  assert.equal(trials.length, 4);
+  assert.deepEqual(trials.map((x: any) => `${x.params.learningRate}/${x.params.hiddenUnits.join('x')}`).sort(),
+    ['0.002/32x16', '0.002/8', '0.03/32x16', '0.03/8'], 'the whole 2x2 grid');
+  const best = trials.reduce((a: any, b: any) => (b.valLoss < a.valLoss ? b : a));
+  assert.equal(done.training.bestTrial, best.trial);
+
+  const card = await t.api('GET', '/v1/models/tuned/versions/1/card');
+  assert.equal(card.body.parameters.learningRate, best.params.learningRate, 'the version carries the winning parameters');
+  assert.deepEqual(card.body.parameters.hiddenUnits, best.params.hiddenUnits);
+  assert.equal(card.body.training.trials.length, 4, 'every trial is recorded on the version');
+});
