@@ -145,8 +145,8 @@ export async function profile(conn: DuckDBConnection, source: string, columns: C
  * missing are left out (they cannot teach or test anything).
  */
 export async function readModelColumns(conn: DuckDBConnection, source: string, features: ColumnSchema[],
-  target: { name: string; numeric: boolean }): Promise<{ columns: Record<string, (number | string | null)[]>; rows: number }> {
-  const select: string[] = [];
+  target: { name: string; numeric: boolean }, extra: string[] = []): Promise<{ columns: Record<string, (number | string | null)[]>; rows: number }> {
+  const select: string[] = extra.map((name) => `${quoteIdent(name)}::VARCHAR AS ${quoteIdent(`__extra.${name}`)}`);
   for (const f of features) {
     const col = quoteIdent(f.name);
     if (f.kind === 'numeric') select.push(`TRY_CAST(${col} AS DOUBLE) AS ${quoteIdent(f.name)}`);

@@ -42,10 +42,10 @@ export function derivedInputs(features: ColumnSchema[]): { name: string; kind: '
   });
 }
 
-async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask) {
+async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask, extra: string[] = []) {
   const file = await artifacts.localPath(dataset.artifactKey);
   const { columns, rows } = await withDuckDb((conn) =>
-    readModelColumns(conn, sourceSql(file, dataset.format, dataset.readOptions ?? {}), features, { name: target, numeric: task === 'regression' }));
+    readModelColumns(conn, sourceSql(file, dataset.format, dataset.readOptions ?? {}), features, { name: target, numeric: task === 'regression' }, extra));
   const targetValues = columns.__target;
   return { columns: columns as Columns, target: targetValues, rows };
 }
@@ -153,7 +153,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
     /** Metrics on the held-out rows, for the candidate and, on the same rows, the current production model. */
     async evaluateModel(input: EvaluateInput): Promise<EvaluationResult> {
       await loadBackend(backend);
-      const candidate = await evaluateBundle(artifacts, input.candidateArtifactKey, input);
+      const candidate = await evaluateBundle(artifacts, input.candidateArtifactKey, input, true);
       let championMetrics: Record<string, number> | undefined;
       if (input.championArtifactKey) {
         try {
@@ -175,23 +175,91 @@ function balancedWeights(y: Float32Array, classes: number): Record<number, numbe
   return Object.fromEntries(counts.map((c, k) => [k, c ? y.length / (classes * c) : 0]));
 }
 
-async function evaluateBundle(artifacts: ArtifactStore, key: string, input: EvaluateInput): Promise<EvaluationResult> {
+async function evaluateBundle(artifacts: ArtifactStore, key: string, input: EvaluateInput, deep = false): Promise<EvaluationResult> {
   const { meta, model } = await loadBundle(artifacts, key);
   try {
-    const data = await loadColumns(artifacts, input.dataset, meta.features, input.target, meta.task);
+    const spec = input.evaluation ?? { slices: [], sensitive: [] };
+    const extra = deep ? [...new Set([...spec.slices, ...spec.sensitive])] : [];
+    const missing = extra.filter((c) => !input.dataset.columns.some((d) => d.name === c));
+    if (missing.length) throw ApplicationFailure.nonRetryable(`Evaluation columns not in the dataset: ${missing.join(', ')}`, 'DatasetError');
+    const data = await loadColumns(artifacts, input.dataset, meta.features, input.target, meta.task, extra);
     const { holdout } = holdoutSplit(data.rows, input.params.holdoutFraction, input.params.seed);
-    const x = transformFeatures(meta.preprocessor, data.columns, holdout);
-    const out = predictMlp(model, x, holdout.length, meta.preprocessor.inputSize);
-    if (meta.task === 'classification') {
-      const labels = meta.preprocessor.target.labels!;
-      const y = encodeTarget(meta.preprocessor.target, data.target, holdout);
-      const { metrics, confusionMatrix, perClass } = classificationMetrics(y, out, labels.length, labels);
-      return { metrics, primaryMetric: 'accuracy', rows: holdout.length, confusionMatrix, perClass };
+    const pre = meta.preprocessor;
+    const predict = (columns: Columns, rows: number[]) => predictMlp(model, transformFeatures(pre, columns, rows), rows.length, pre.inputSize);
+    const labels = pre.target.labels ?? [];
+    const y = meta.task === 'classification' ? encodeTarget(pre.target, data.target, holdout) : null;
+    const score = (out: Float32Array, rows: number[], truth: ArrayLike<number> | null): { metrics: Record<string, number> } & Partial<ReturnType<typeof classificationMetrics>> => (meta.task === 'classification'
+      ? classificationMetrics(truth!, out, labels.length, labels)
+      : { metrics: regressionMetrics(rows.map((r) => Number(data.target[r])), Array.from(out, (v) => v * pre.target.std! + pre.target.mean!)) });
+
+    const out = predict(data.columns, holdout);
+    const overall = score(out, holdout, y);
+    const primaryMetric = meta.task === 'classification' ? 'accuracy' : 'rmse';
+    const result: EvaluationResult = {
+      metrics: overall.metrics, primaryMetric, rows: holdout.length,
+      ...(overall.confusionMatrix ? { confusionMatrix: overall.confusionMatrix, perClass: overall.perClass } : {}),
+    };
+    if (!deep) return result;
+
+    // slices: the same metrics for each value of each slice column
+    const groupsOf = (column: string) => {
+      const groups = new Map<string, number[]>();
+      holdout.forEach((r, i) => {
+        const v = String(data.columns[`__extra.${column}`][r] ?? '(missing)');
+        groups.set(v, [...(groups.get(v) ?? []), i]);
+      });
+      return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    };
+    const pick = (arr: ArrayLike<number>, idx: number[], width = 1) => Float32Array.from(idx.flatMap((i) => Array.from({ length: width }, (_, k) => arr[i * width + k])));
+    if (spec.slices.length) {
+      result.slices = Object.fromEntries(spec.slices.map((column) => [column, groupsOf(column).map(([value, idx]) => ({
+        value, rows: idx.length,
+        metrics: score(pick(out, idx, meta.task === 'classification' ? labels.length : 1), idx.map((i) => holdout[i]), y ? pick(y, idx) : null).metrics,
+      }))]));
     }
-    const { mean, std } = meta.preprocessor.target;
-    const actual = holdout.map((r) => Number(data.target[r]));
-    const predicted = Array.from(out, (v) => v * std! + mean!);
-    return { metrics: regressionMetrics(actual, predicted), primaryMetric: 'rmse', rows: holdout.length };
+
+    // fairness: per group, how often the positive class is predicted, and how often it is found when true
+    if (spec.sensitive.length && meta.task === 'classification') {
+      const positive = spec.positiveClass ?? labels[labels.length - 1];
+      const k = labels.indexOf(positive);
+      const predicted = Array.from({ length: holdout.length }, (_, i) => {
+        let best = 0;
+        for (let c = 1; c < labels.length; c++) if (out[i * labels.length + c] > out[i * labels.length + best]) best = c;
+        return best;
+      });
+      result.fairness = Object.fromEntries(spec.sensitive.map((column) => {
+        const groups = groupsOf(column).map(([value, idx]) => {
+          const positives = idx.filter((i) => y![i] === k);
+          return {
+            value, rows: idx.length,
+            selectionRate: idx.filter((i) => predicted[i] === k).length / idx.length,
+            truePositiveRate: positives.length ? positives.filter((i) => predicted[i] === k).length / positives.length : null,
+          };
+        });
+        const gap = (xs: (number | null)[]) => {
+          const v = xs.filter((x): x is number => x !== null);
+          return v.length ? Math.max(...v) - Math.min(...v) : 0;
+        };
+        return [column, { positiveClass: positive, groups, selectionRateGap: gap(groups.map((g) => g.selectionRate)), truePositiveRateGap: gap(groups.map((g) => g.truePositiveRate)) }];
+      }));
+    }
+
+    // permutation importance: shuffle one feature's held-out values (seeded), see how much worse the model does
+    const base = overall.metrics[primaryMetric];
+    const lowerBetter = primaryMetric === 'rmse';
+    result.importance = meta.features.map((f, n) => {
+      const inputs = derivedInputs([f]).map((d) => d.name);
+      const order = shuffledIndices(holdout.length, input.params.seed + 7 + n);
+      const permuted: Columns = { ...data.columns };
+      for (const name of inputs) {
+        const col = [...data.columns[name]];
+        holdout.forEach((r, i) => { col[r] = data.columns[name][holdout[order[i]]]; });
+        permuted[name] = col;
+      }
+      const m = score(predict(permuted, holdout), holdout, y).metrics[primaryMetric];
+      return { feature: f.name, importance: lowerBetter ? m - base : base - m };
+    }).sort((a, b) => b.importance - a.importance);
+    return result;
   } finally {
     model.dispose();
   }

@@ -102,7 +102,16 @@ export interface PipelineSpec {
   task?: ModelTask;
   features?: string[];
   training: TrainingParams;
+  evaluation: {
+    /** metrics per value of these columns */
+    slices: string[];
+    /** selection rate and true positive rate per group of these columns, and the largest gaps */
+    sensitive: string[];
+    /** the class that counts as "selected" for fairness; default: the last label in sorted order */
+    positiveClass?: string;
+  };
   gates: {
+    maxFairnessGap?: number | null;
     minMetrics: Record<string, number>;
     maxMetrics: Record<string, number>;
     mustBeatProduction: boolean;
@@ -221,6 +230,7 @@ export interface EvaluateInput {
   dataset: DatasetVersion;
   target: string;
   params: TrainingParams;
+  evaluation?: PipelineSpec['evaluation'];
   candidateArtifactKey: string;
   /** the current production model, judged on the same held-out rows */
   championArtifactKey?: string;
@@ -236,6 +246,18 @@ export interface EvaluationResult {
   rows: number;
   confusionMatrix?: { labels: string[]; matrix: number[][] };
   perClass?: { label: string; precision: number; recall: number; f1: number; support: number }[];
+  /** per slice column: metrics for each of its values */
+  slices?: Record<string, { value: string; rows: number; metrics: Metrics }[]>;
+  /** permutation importance on the held-out rows: how much the primary metric worsens when a feature is shuffled */
+  importance?: { feature: string; importance: number }[];
+  fairness?: Record<string, FairnessReport>;
+}
+
+export interface FairnessReport {
+  positiveClass: string;
+  groups: { value: string; rows: number; selectionRate: number; truePositiveRate: number | null }[];
+  selectionRateGap: number;
+  truePositiveRateGap: number;
 }
 
 export interface ModelVersionRef {

@@ -9,6 +9,9 @@ export function modelCard(v: VersionRow, d: DatasetRow | undefined) {
   const evaluation = v.evaluation as {
     rows?: number; primaryMetric?: string; perClass?: unknown[]; confusionMatrix?: { labels: string[]; matrix: number[][] };
     championMetrics?: Record<string, number> | null; championVersion?: number | null;
+    slices?: Record<string, { value: string; rows: number; metrics: Record<string, number> }[]>;
+    importance?: { feature: string; importance: number }[];
+    fairness?: Record<string, { positiveClass: string; groups: { value: string; rows: number; selectionRate: number; truePositiveRate: number | null }[]; selectionRateGap: number; truePositiveRateGap: number }>;
   };
   const stats = d?.statistics as DatasetStatistics | undefined;
   return {
@@ -34,7 +37,10 @@ export function modelCard(v: VersionRow, d: DatasetRow | undefined) {
       metrics: v.metrics as Record<string, number>,
       perClass: evaluation.perClass ?? null,
       confusionMatrix: evaluation.confusionMatrix ?? null,
+      slices: evaluation.slices ?? null,
     },
+    featureImportance: evaluation.importance ?? null,
+    fairness: evaluation.fairness ?? null,
     comparisonWithProduction: evaluation.championMetrics
       ? { productionVersion: evaluation.championVersion ?? null, productionMetrics: evaluation.championMetrics, primaryMetric: evaluation.primaryMetric }
       : null,
@@ -69,6 +75,25 @@ export function modelCardMarkdown(c: ModelCard): string {
     const { labels, matrix } = c.evaluation.confusionMatrix;
     lines.push('Confusion matrix (rows: actual, columns: predicted):', '', `| | ${labels.join(' | ')} |`, `|---|${labels.map(() => '---').join('|')}|`,
       ...matrix.map((row, i) => `| ${labels[i]} | ${row.join(' | ')} |`), '');
+  }
+  if (c.evaluation.slices) {
+    for (const [column, groups] of Object.entries(c.evaluation.slices)) {
+      const names = Object.keys(groups[0]?.metrics ?? {});
+      lines.push(`Sliced by \`${column}\`:`, '', `| ${column} | rows | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---').join('|')}|`,
+        ...groups.map((g) => `| ${g.value} | ${g.rows} | ${names.map((n) => fmt(g.metrics[n])).join(' | ')} |`), '');
+    }
+  }
+  if (c.featureImportance) {
+    lines.push('## Feature importance', '', 'Permutation importance on the held-out rows: how much the primary metric worsens when the feature is shuffled.', '',
+      '| feature | importance |', '|---|---|', ...c.featureImportance.map((f) => `| ${f.feature} | ${fmt(f.importance)} |`), '');
+  }
+  if (c.fairness) {
+    lines.push('## Fairness', '');
+    for (const [column, f] of Object.entries(c.fairness)) {
+      lines.push(`\`${column}\` (positive class: ${f.positiveClass}; largest gaps: selection rate ${fmt(f.selectionRateGap)}, true positive rate ${fmt(f.truePositiveRateGap)}):`, '',
+        '| group | rows | selection rate | true positive rate |', '|---|---|---|---|',
+        ...f.groups.map((g) => `| ${g.value} | ${g.rows} | ${fmt(g.selectionRate)} | ${fmt(g.truePositiveRate)} |`), '');
+    }
   }
   lines.push('## Comparison with production', '');
   if (c.comparisonWithProduction) {

@@ -64,7 +64,14 @@ export const PipelineRequest = z.object({
       batchSize: z.array(z.number().int().min(1).max(65_536)).min(1).optional(),
     }).strict(),
   }).strict().nullable().default(null).openapi({ description: 'Hyperparameter search: each trial is its own durable training activity' }),
+  evaluation: z.object({
+    slices: z.array(z.string().min(1)).max(20).default([]).openapi({ description: 'metrics per value of these columns' }),
+    sensitive: z.array(z.string().min(1)).max(20).default([]).openapi({ description: 'fairness: selection rate and true positive rate per group' }),
+    positiveClass: z.string().optional().openapi({ description: 'the class that counts as selected; default: the last label in sorted order' }),
+  }).strict().prefault({}),
   gates: z.object({
+    maxFairnessGap: z.number().min(0).max(1).nullable().default(null)
+      .openapi({ description: 'largest allowed gap between groups of a sensitive column, in selection rate or true positive rate' }),
     minMetrics: z.record(z.string(), z.number()).default({}),
     maxMetrics: z.record(z.string(), z.number()).default({}),
     mustBeatProduction: z.boolean().default(false),

@@ -21,6 +21,14 @@ export function checkGates(gates: PipelineSpec['gates'], evaluation: EvaluationR
     const beats = lowerIsBetter.has(key) ? c <= p * (1 + gates.tolerance) : c >= p - gates.tolerance;
     if (!beats) failures.push(`${key} ${fmt(c)} does not beat production's ${fmt(p)} (tolerance ${gates.tolerance})`);
   }
+  if (gates.maxFairnessGap != null) {
+    for (const [column, f] of Object.entries(evaluation.fairness ?? {})) {
+      const gap = Math.max(f.selectionRateGap, f.truePositiveRateGap);
+      if (gap > gates.maxFairnessGap) {
+        failures.push(`fairness on ${column}: a gap of ${fmt(gap)} between groups (selection rate ${fmt(f.selectionRateGap)}, true positive rate ${fmt(f.truePositiveRateGap)}) is above the maximum ${gates.maxFairnessGap}`);
+      }
+    }
+  }
   return { passed: failures.length === 0, failures };
 }
 

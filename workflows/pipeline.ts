@@ -155,7 +155,8 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       const champion = await data.getProductionModel(spec.model);
       championVersion = champion?.version;
       return training.evaluateModel({
-        dataset, target: spec.target, params: spec.training, candidateArtifactKey: trained.artifactKey, championArtifactKey: champion?.artifactKey,
+        dataset, target: spec.target, params: spec.training, evaluation: spec.evaluation,
+        candidateArtifactKey: trained.artifactKey, championArtifactKey: champion?.artifactKey,
       });
     });
     status.metrics = evaluation.metrics;
@@ -168,6 +169,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       evaluation: {
         rows: evaluation.rows, primaryMetric: evaluation.primaryMetric, perClass: evaluation.perClass,
         confusionMatrix: evaluation.confusionMatrix, championMetrics: evaluation.championMetrics ?? null, championVersion: championVersion ?? null,
+        slices: evaluation.slices, importance: evaluation.importance, fairness: evaluation.fairness,
       },
       training: { ...status.training },
     });

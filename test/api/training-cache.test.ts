@@ -92,3 +92,37 @@ test('a 4-trial hyperparameter search trains every trial, picks the lowest valid
   assert.deepEqual(card.body.parameters.hiddenUnits, best.params.hiddenUnits);
   assert.equal(card.body.training.trials.length, 4, 'every trial is recorded on the version');
 });
+
+test('evaluation slices metrics by season, ranks features by permutation importance, and a fairness gap above the gate rejects', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { SEATTLE_WEATHER } = await import('../helpers/platform');
+  const seasons = ['winter', 'winter', 'spring', 'spring', 'spring', 'summer', 'summer', 'summer', 'autumn', 'autumn', 'autumn', 'winter'];
+  const lines = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
+  const file = path.join(t.dataDir, 'weather-seasons.csv');
+  fs.writeFileSync(file, lines.map((l, i) => `${l},${i === 0 ? 'season' : seasons[Number(l.slice(5, 7)) - 1]}`).join('\n'));
+
+  const request = {
+    model: 'sliced', dataset: { uri: file }, training: { epochs: 15, hiddenUnits: [16] }, approval: { required: false },
+    evaluation: { slices: ['season'], sensitive: ['season'], positiveClass: 'sun' },
+  };
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest(request) });
+  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'completed', JSON.stringify(done.gates ?? done.error));
+  const card = (await t.api('GET', '/v1/models/sliced/versions/1/card')).body;
+  assert.deepEqual(card.evaluation.slices.season.map((s: any) => s.value), ['autumn', 'spring', 'summer', 'winter']);
+  assert.equal(card.evaluation.slices.season.reduce((n: number, s: any) => n + s.rows, 0), card.evaluation.heldOutRows);
+  assert.ok('accuracy' in card.evaluation.slices.season[0].metrics);
+  assert.equal(card.featureImportance[0].feature, 'precipitation', 'rain is told apart by precipitation above all');
+  assert.ok(card.featureImportance[0].importance > 0);
+  const fairness = card.fairness.season;
+  assert.equal(fairness.positiveClass, 'sun');
+  assert.equal(fairness.groups.length, 4);
+  assert.ok(fairness.selectionRateGap > 0, 'summer is sunnier than winter');
+
+  const gated = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ ...request, gates: { maxFairnessGap: 0.05 } }) });
+  const rejected = await t.waitFor(gated.body.id, (p) => p.status !== 'running');
+  assert.equal(rejected.status, 'rejected');
+  assert.equal(rejected.reason, 'gates');
+  assert.match(rejected.gates.failures.join(' '), /^fairness on season: a gap of 0\.\d+ between groups/);
+});
