@@ -66,11 +66,9 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       const started = Date.now();
       const info = await loadBackend(backend);
       const { params, task } = input;
-      const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task);
-      const { train } = holdoutSplit(data.rows, params.holdoutFraction, params.seed);
-      if (train.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${train.length}).`, 'DatasetError');
-      // the order rows are fed in: seeded, so two runs with one seed learn the same model
-      const order = shuffledIndices(train.length, params.seed + 1).map((i) => train[i]);
+      const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task, splitColumns(params));
+      const { order } = splitRows(data, params);
+      if (order.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${order.length}).`, 'DatasetError');
 
       const pre = fitPreprocessor(data.columns, derivedInputs(input.features), data.target, task, order);
       const x = transformFeatures(pre, data.columns, order);
@@ -104,7 +102,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
         epochs: params.epochs,
         initialEpoch: resumedFromEpoch,
         batchSize: params.batchSize,
-        validationSplit: params.validationSplit,
+        validationSplit: params.split?.validationFraction ?? params.validationSplit,
         onEpochEnd: async (epoch, logs) => {
           if (epoch % params.checkpointEvery === 0 && epoch < params.epochs) {
             const saved = await saveMlp(model);
@@ -168,6 +166,28 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
   };
 }
 
+const splitColumns = (params: TrainingParams) => (params.split?.by ? [params.split.by] : []);
+
+/**
+ * Which rows train (in the order they are fed) and which are held out. Seeded random by default;
+ * by a time column, the latest rows are held out and training rows stay in time order, so the
+ * validation split (the tail) is the most recent too.
+ */
+export function splitRows(data: { rows: number; columns: Columns }, params: TrainingParams): { order: number[]; holdout: number[] } {
+  if (!params.split?.by) {
+    const { train, holdout } = holdoutSplit(data.rows, params.holdoutFraction, params.seed);
+    // the order rows are fed in: seeded, so two runs with one seed learn the same model
+    return { order: shuffledIndices(train.length, params.seed + 1).map((i) => train[i]), holdout };
+  }
+  const time = data.columns[`__extra.${params.split.by}`];
+  const numeric = time.every((v) => v === null || !Number.isNaN(Number(v)));
+  const key = (v: unknown) => (v === null ? -Infinity : numeric ? Number(v) : String(v));
+  const idx = Array.from({ length: data.rows }, (_, i) => i)
+    .sort((a, b) => { const [x, y] = [key(time[a]), key(time[b])]; return x < y ? -1 : x > y ? 1 : a - b; });
+  const holdoutSize = Math.max(1, Math.round(data.rows * params.holdoutFraction));
+  return { order: idx.slice(0, data.rows - holdoutSize), holdout: idx.slice(data.rows - holdoutSize) };
+}
+
 /** n / (classes * count): rare classes weigh more, so the loss does not ignore them */
 function balancedWeights(y: Float32Array, classes: number): Record<number, number> {
   const counts = new Array<number>(classes).fill(0);
@@ -179,11 +199,11 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
   const { meta, model } = await loadBundle(artifacts, key);
   try {
     const spec = input.evaluation ?? { slices: [], sensitive: [] };
-    const extra = deep ? [...new Set([...spec.slices, ...spec.sensitive])] : [];
+    const extra = [...new Set([...(deep ? [...spec.slices, ...spec.sensitive] : []), ...splitColumns(input.params)])];
     const missing = extra.filter((c) => !input.dataset.columns.some((d) => d.name === c));
     if (missing.length) throw ApplicationFailure.nonRetryable(`Evaluation columns not in the dataset: ${missing.join(', ')}`, 'DatasetError');
     const data = await loadColumns(artifacts, input.dataset, meta.features, input.target, meta.task, extra);
-    const { holdout } = holdoutSplit(data.rows, input.params.holdoutFraction, input.params.seed);
+    const { holdout } = splitRows(data, input.params);
     const pre = meta.preprocessor;
     const predict = (columns: Columns, rows: number[]) => predictMlp(model, transformFeatures(pre, columns, rows), rows.length, pre.inputSize);
     const labels = pre.target.labels ?? [];

@@ -35,6 +35,8 @@ export interface TrainingParams {
   classWeight: 'balanced' | null;
   /** false: train even when an earlier run had the same data, parameters and code */
   cache?: boolean;
+  /** split by a time column instead of at random: the latest rows are held out, the next latest validate */
+  split?: { by: string; validationFraction?: number } | null;
 }
 
 /** What the train activity heartbeats: progress, and the checkpoint a replacement worker resumes from. */

@@ -23,6 +23,10 @@ export const TrainingSchema = z.object({
   patience: z.number().int().min(1).nullable().default(null),
   classWeight: z.enum(['balanced']).nullable().default(null),
   cache: z.boolean().default(true),
+  split: z.object({
+    by: z.string().min(1).openapi({ description: 'a time column: the latest holdoutFraction of rows are held out for evaluation' }),
+    validationFraction: z.number().min(0).max(0.5).optional().openapi({ description: 'the latest share of the training rows used for validation' }),
+  }).strict().nullable().default(null).openapi({ description: 'time-ordered split for time-ordered data (default: seeded random)' }),
 }).strict();
 
 export const PipelineRequest = z.object({

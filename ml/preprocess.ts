@@ -1,13 +1,14 @@
 /**
  * Preprocessing fitted on the training split only and saved with the model: numeric columns are
- * imputed with the median and standardised; categorical columns are one-hot encoded over the
- * categories seen in training (the most frequent ones, up to a limit; anything else is all zeros).
+ * imputed with the median and standardised, with a missing-value indicator when training saw gaps;
+ * categorical columns are one-hot over their K most frequent training values plus an "other"
+ * input for every other value (unseen ones included); a missing category is all zeros.
  */
 export type Cell = number | string | null;
 export type Columns = Record<string, Cell[]>;
 
-export interface NumericStep { name: string; kind: 'numeric'; median: number; mean: number; std: number }
-export interface CategoricalStep { name: string; kind: 'categorical'; categories: string[] }
+export interface NumericStep { name: string; kind: 'numeric'; median: number; mean: number; std: number; indicator?: boolean }
+export interface CategoricalStep { name: string; kind: 'categorical'; categories: string[]; other?: boolean }
 export type FeatureStep = NumericStep | CategoricalStep;
 
 export interface TargetEncoding {
@@ -25,7 +26,7 @@ export interface Preprocessor {
   target: TargetEncoding;
 }
 
-const MAX_CATEGORIES = 50;
+export const TOP_K_CATEGORIES = 20;
 
 function median(values: number[]): number {
   if (values.length === 0) return 0;
@@ -44,15 +45,15 @@ export function fitPreprocessor(columns: Columns, features: { name: string; kind
       const imputed = values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : med));
       const mean = imputed.reduce((a, b) => a + b, 0) / Math.max(1, imputed.length);
       const variance = imputed.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, imputed.length);
-      return { name: f.name, kind: 'numeric', median: med, mean, std: Math.sqrt(variance) || 1 };
+      return { name: f.name, kind: 'numeric', median: med, mean, std: Math.sqrt(variance) || 1, indicator: present.length < values.length };
     }
     const counts = new Map<string, number>();
     for (const v of values) if (v !== null) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
     const categories = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, MAX_CATEGORIES).map(([c]) => c).sort();
-    return { name: f.name, kind: 'categorical', categories };
+      .slice(0, TOP_K_CATEGORIES).map(([c]) => c).sort();
+    return { name: f.name, kind: 'categorical', categories, other: true };
   });
-  const inputSize = steps.reduce((n, s) => n + (s.kind === 'numeric' ? 1 : s.categories.length), 0);
+  const inputSize = steps.reduce((n, s) => n + width(s), 0);
 
   let encoding: TargetEncoding;
   const y = rows.map((r) => target[r]);
@@ -67,6 +68,9 @@ export function fitPreprocessor(columns: Columns, features: { name: string; kind
   return { steps, inputSize, target: encoding };
 }
 
+/** how many model inputs a step produces */
+const width = (s: FeatureStep) => (s.kind === 'numeric' ? 1 + (s.indicator ? 1 : 0) : s.categories.length + (s.other ? 1 : 0));
+
 /** The model's input matrix for the given rows, row-major. */
 export function transformFeatures(p: Preprocessor, columns: Columns, rows: number[]): Float32Array {
   const out = new Float32Array(rows.length * p.inputSize);
@@ -75,12 +79,14 @@ export function transformFeatures(p: Preprocessor, columns: Columns, rows: numbe
     for (const s of p.steps) {
       const v = columns[s.name]?.[r] ?? null;
       if (s.kind === 'numeric') {
-        const x = typeof v === 'number' && Number.isFinite(v) ? v : s.median;
-        out[o++] = (x - s.mean) / s.std;
+        const present = typeof v === 'number' && Number.isFinite(v);
+        out[o++] = ((present ? (v as number) : s.median) - s.mean) / s.std;
+        if (s.indicator) out[o++] = present ? 0 : 1;
       } else {
         const k = v === null ? -1 : s.categories.indexOf(String(v));
         if (k >= 0) out[o + k] = 1;
-        o += s.categories.length;
+        else if (v !== null && s.other) out[o + s.categories.length] = 1;
+        o += width(s);
       }
     }
   });

@@ -93,3 +93,14 @@ test('L2 regularisation and dropout are saved with the model and it evaluates af
   const { evaluation } = await trainAndEvaluate('wasm', params({ l2: 0.001, dropout: 0.2 }));
   assert.ok(evaluation.metrics.accuracy > 0.5);
 });
+
+test('a split by a time column holds out the latest days and trains on the earlier ones', async () => {
+  const { splitRows } = await import('../../activities/training');
+  const dates = ['2012-03-01', '2012-01-01', '2012-05-01', '2012-02-01', '2012-04-01'];
+  const { order, holdout } = splitRows({ rows: 5, columns: { '__extra.date': dates } }, params({ holdoutFraction: 0.4, split: { by: 'date' } }));
+  assert.deepEqual(holdout.map((i) => dates[i]), ['2012-04-01', '2012-05-01']);
+  assert.deepEqual(order.map((i) => dates[i]), ['2012-01-01', '2012-02-01', '2012-03-01'], 'in time order: validation takes the latest');
+  const { evaluation } = await trainAndEvaluate('wasm', params({ split: { by: 'date', validationFraction: 0.1 } }));
+  assert.equal(evaluation.rows, 292, 'the last 20 % of 1,461 days');
+  assert.ok(evaluation.metrics.accuracy > 0.5);
+});

@@ -5,7 +5,7 @@ import { encodeTarget, fitPreprocessor, transformFeatures } from '../../ml/prepr
 import { holdoutSplit } from '../../ml/random';
 import { checkGates } from '../../workflows/gates';
 
-test('preprocessing is fitted on the training rows only: median imputation, standardisation, one-hot', () => {
+test('preprocessing is fitted on the training rows only: median imputation with an indicator, standardisation, one-hot with "other"', () => {
   const columns = { x: [1, 2, null, 100], c: ['a', 'b', 'a', 'zzz'] };
   const target = ['yes', 'no', 'yes', 'no'];
   const train = [0, 1, 2]; // row 3 is held out: its 100 and "zzz" must not shape the preprocessing
@@ -13,12 +13,14 @@ test('preprocessing is fitted on the training rows only: median imputation, stan
   const x = p.steps[0] as any;
   assert.equal(x.median, 1.5);
   assert.equal(x.mean, (1 + 2 + 1.5) / 3);
+  assert.equal(x.indicator, true, 'training saw a missing x');
   assert.deepEqual((p.steps[1] as any).categories, ['a', 'b']);
-  assert.equal(p.inputSize, 3);
+  assert.equal(p.inputSize, 5, 'x, x missing, a, b, other');
   const held = transformFeatures(p, columns, [2, 3]);
   assert.equal(held[0], 0, 'a missing value becomes the median, which standardises to ~0 here');
-  assert.deepEqual([...held.slice(1, 3)], [1, 0]);
-  assert.deepEqual([...held.slice(4, 6)], [0, 0], 'an unseen category is all zeros');
+  assert.equal(held[1], 1, 'and its indicator says it was missing');
+  assert.deepEqual([...held.slice(2, 5)], [1, 0, 0]);
+  assert.deepEqual([...held.slice(7, 10)], [0, 0, 1], 'an unseen category goes to "other"');
   assert.deepEqual(p.target.labels, ['no', 'yes']);
   assert.deepEqual([...encodeTarget(p.target, target, [0, 1])], [1, 0]);
 });
