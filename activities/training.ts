@@ -137,6 +137,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       return {
         artifactKey: key,
         backend: info.name,
+        device: info.device,
         epochs: last.epochs,
         trainRows: order.length,
         holdoutRows: data.rows - order.length,

@@ -216,6 +216,8 @@ export interface TrainInput {
 export interface TrainResult {
   artifactKey: string;
   backend: string;
+  /** cpu or cuda */
+  device?: string;
   epochs: number;
   trainRows: number;
   holdoutRows: number;

@@ -119,7 +119,7 @@ export const PipelineStatusSchema = z.object({
   }).nullable(),
   training: z.object({
     epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), valLoss: z.number().nullable().optional(),
-    backend: z.string().nullable(), trainSeconds: z.number().nullable(), resumedFromEpoch: z.number().optional(),
+    backend: z.string().nullable(), device: z.string().optional(), trainSeconds: z.number().nullable(), resumedFromEpoch: z.number().optional(),
     cached: z.boolean().optional(), cachedFrom: z.object({ version: z.number(), pipelineId: z.string() }).optional(),
     trials: z.array(z.object({
       trial: z.number(), params: z.record(z.string(), z.unknown()), valLoss: z.number().nullable(), loss: z.number(), epochs: z.number(),

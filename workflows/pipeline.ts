@@ -145,7 +145,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       ? { epoch: 0, epochs: spec.training.epochs, loss: null, backend: trained.backend, trainSeconds: 0, cached: true, cachedFrom: trained.cachedFrom }
       : {
         epoch: trained.epochs, epochs: spec.training.epochs, loss: trained.finalLoss, valLoss: trained.finalValLoss,
-        backend: trained.backend, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch, cached: false,
+        backend: trained.backend, device: trained.device, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch, cached: false,
         ...(isTuned(trained) ? { trials: trained.trials.map(({ artifactKey: _a, ...t }) => t), bestTrial: trained.bestTrial } : {}),
       };
     const bestParams = isTuned(trained) ? trained.trials[trained.bestTrial - 1].params : {};

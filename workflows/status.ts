@@ -25,7 +25,7 @@ export interface PipelineStatus {
   dataset: { hash: string; rows: number; deduplicated: boolean } | null;
   validation: { passed: boolean; anomalies: Anomaly[]; reference?: { contract: string | null; previous: string | null } } | null;
   training: {
-    epoch: number; epochs: number; loss: number | null; valLoss?: number | null; backend: string | null; trainSeconds: number | null;
+    epoch: number; epochs: number; loss: number | null; valLoss?: number | null; backend: string | null; device?: string; trainSeconds: number | null;
     resumedFromEpoch?: number;
     /** true when an earlier run's model for the same data, parameters and code was reused */
     cached?: boolean;
