@@ -7,9 +7,13 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { authenticate } from './auth';
-import { ApiError, errorBody, handleError } from './errors';
+import { ApiError, errorBody, handleError, validationError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { createPipelineService } from './pipelines';
+import { z } from '@hono/zod-openapi';
+import { errorResponses, PredictRequest } from './schemas';
+import { createModelServer } from './serving';
+import { LocalArtifactStore } from '../activities/artifacts';
 import { newRouter } from './router';
 import { apiKeyRoutes } from './routes/api-keys';
 import { datasetRoutes } from './routes/datasets';
@@ -56,6 +60,24 @@ export function createApp({ config, database, client, metrics = createMetrics() 
 
   app.use('/v1/*', authenticate(db, config.adminToken));
   app.route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics));
+  // POST /v1/models/weather:predict (the KServe / TF Serving v1 shape); any role may predict
+  const server = createModelServer({ db, artifacts: new LocalArtifactStore(config.artifactsDir), backend: config.tfBackend });
+  app.post('/v1/models/:target{[A-Za-z0-9][A-Za-z0-9_.-]*:predict}', async (c) => {
+    const name = c.req.param('target').replace(/:predict$/, '');
+    const body = await c.req.json().catch(() => { throw new ApiError(400, 'invalid_request', 'The body is not valid JSON.'); });
+    const parsed = PredictRequest.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error.issues);
+    return c.json(await server.predict(name, parsed.data.instances), 200);
+  });
+  app.openAPIRegistry.registerPath({
+    method: 'post', path: '/v1/models/{name}:predict', tags: ['models'],
+    summary: 'Predict with the production version (KServe / TF Serving v1 shape)',
+    request: { params: z.object({ name: z.string() }), body: { content: { 'application/json': { schema: PredictRequest } } } },
+    responses: {
+      200: { description: '{"predictions": [{"label", "probabilities"} | {"value"}], "modelVersion"}' },
+      ...errorResponses(400, 401, 404, 409, 422),
+    },
+  });
   app.route('/v1/models', modelRoutes(db));
   app.route('/v1/datasets', datasetRoutes(db));
   app.route('/v1/api-keys', apiKeyRoutes(db));

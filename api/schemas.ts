@@ -92,6 +92,10 @@ export const PipelineRequest = z.object({
 }).strict().openapi('PipelineRequest');
 export type PipelineRequest = z.infer<typeof PipelineRequest>;
 
+export const PredictRequest = z.object({
+  instances: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000),
+}).strict().openapi('PredictRequest');
+
 export const ErrorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 }).openapi('Error');

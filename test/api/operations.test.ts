@@ -24,7 +24,8 @@ test('/openapi.json documents every pipeline route from the same zod schemas', a
   assert.equal(res.status, 200);
   assert.equal(res.body.openapi, '3.1.0');
   for (const p of ['/v1/pipelines', '/v1/pipelines/{id}', '/v1/pipelines/{id}/approve', '/v1/pipelines/{id}/reject',
-    '/v1/pipelines/{id}/cancel', '/v1/models', '/v1/models/{name}', '/v1/api-keys', '/v1/datasets/{hash}']) {
+    '/v1/pipelines/{id}/cancel', '/v1/models', '/v1/models/{name}', '/v1/models/{name}:predict', '/v1/models/{name}/versions/{version}/card',
+    '/v1/api-keys', '/v1/datasets/{hash}']) {
     assert.ok(res.body.paths[p], `${p} is documented`);
   }
   const request = res.body.components.schemas.PipelineRequest;

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+
+let t: TestPlatform;
+let viewer: string;
+before(async () => {
+  t = await startTestPlatform();
+  viewer = await t.createKey('vera', 'viewer');
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, training: { epochs: 15, hiddenUnits: [16] } }) });
+  await t.waitFor(started.body.id, (p) => p.status === 'completed');
+});
+after(async () => { await t?.stop(); });
+
+const day = { date: '2015-06-01', precipitation: 0, temp_max: 24.4, temp_min: 13.9, wind: 3.1 };
+
+test('the production model answers a batch of instances with a label and class probabilities, naming its version', async () => {
+  const res = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [day, { ...day, precipitation: 25.4, temp_max: 9, temp_min: 5 }] } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.modelVersion, 1);
+  assert.equal(res.body.predictions.length, 2);
+  for (const p of res.body.predictions) {
+    assert.deepEqual(Object.keys(p.probabilities).sort(), ['drizzle', 'fog', 'rain', 'snow', 'sun']);
+    const total = Object.values(p.probabilities as Record<string, number>).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(total - 1) < 1e-4);
+    assert.equal(p.probabilities[p.label], Math.max(...Object.values(p.probabilities as Record<string, number>)));
+  }
+  assert.equal(res.body.predictions[1].label, 'rain', 'an inch of rain is rain');
+});
+
+test('a missing feature is imputed as in training; an unknown feature or a wrong type is a 422 naming it', async () => {
+  const { wind: _w, ...noWind } = day;
+  assert.equal((await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [noWind] } })).status, 200);
+  const unknown = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [{ ...day, humidity: 80 }] } });
+  assert.equal(unknown.status, 422);
+  assert.match(unknown.body.error.message, /unknown feature "humidity"/);
+  const wrong = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [{ ...day, temp_max: 'hot' }] } });
+  assert.equal(wrong.status, 422);
+  assert.deepEqual(wrong.body.error.details.map((e: any) => e.feature), ['temp_max']);
+  const badDate = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [{ ...day, date: 'yesterday' }] } });
+  assert.equal(badDate.status, 422);
+});
+
+test('predicting with an unknown model is 404, without instances 400, without a token 401', async () => {
+  assert.equal((await t.api('POST', '/v1/models/nope:predict', { token: viewer, body: { instances: [day] } })).status, 404);
+  const empty = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [] } });
+  assert.equal(empty.status, 400);
+  assert.equal(empty.body.error.details[0].field, 'instances');
+  assert.equal((await t.api('POST', '/v1/models/weather:predict', { token: null, body: { instances: [day] } })).status, 401);
+});
