@@ -48,3 +48,28 @@ test('predicting with an unknown model is 404, without instances 400, without a 
   assert.equal(empty.body.error.details[0].field, 'instances');
   assert.equal((await t.api('POST', '/v1/models/weather:predict', { token: null, body: { instances: [day] } })).status, 401);
 });
+
+test('rollback switches production to the previous version at once, audited, and predictions follow', async () => {
+  const approver = await t.createKey('alice', 'approver');
+  const second = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, training: { epochs: 15, hiddenUnits: [16], seed: 7 } }) });
+  await t.waitFor(second.body.id, (p) => p.status === 'completed');
+  assert.equal((await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [day] } })).body.modelVersion, 2);
+
+  assert.equal((await t.api('POST', '/v1/models/weather/rollback', { token: viewer })).status, 403);
+  const rolled = await t.api('POST', '/v1/models/weather/rollback', { token: approver });
+  assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
+  assert.equal(rolled.body.productionVersion, 1);
+  assert.deepEqual(rolled.body.versions.map((v: any) => [v.version, v.status]), [[2, 'archived'], [1, 'production']]);
+  assert.equal((await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [day] } })).body.modelVersion, 1,
+    'the next prediction already comes from version 1');
+
+  const { auditEvents } = await import('../../db/schema');
+  const { eq } = await import('drizzle-orm');
+  const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.action, 'rollback'));
+  assert.deepEqual(audit.map((a) => [a.actor.split(' ')[0], a.version, (a.details as any).fromVersion]), [['alice', 1, 2]]);
+
+  assert.equal((await t.api('POST', '/v1/models/weather/rollback', { token: approver })).status, 409, 'nothing earlier than version 1');
+  const forward = await t.api('POST', '/v1/models/weather/rollback', { token: approver, body: { toVersion: 2, comment: 'fixed upstream' } });
+  assert.equal(forward.body.productionVersion, 2);
+  assert.equal((await t.api('POST', '/v1/models/weather/rollback', { token: approver, body: { toVersion: 9 } })).status, 404);
+});
