@@ -50,7 +50,8 @@ async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, fe
   return { columns: columns as Columns, target: targetValues, rows };
 }
 
-async function loadBundle(artifacts: ArtifactStore, key: string) {
+/** A saved model bundle: its metadata (preprocessing, features, task) and the network. */
+export async function loadBundle(artifacts: ArtifactStore, key: string) {
   const meta = JSON.parse((await artifacts.getBytes(`${key}/perennial.json`)).toString('utf8')) as ModelBundleMeta;
   const model = await loadMlp({
     modelJson: (await artifacts.getBytes(`${key}/model.json`)).toString('utf8'),

@@ -5,11 +5,11 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { and, eq } from 'drizzle-orm';
 import type { ArtifactStore } from '../activities/artifacts';
-import type { ModelBundleMeta } from '../activities/training';
+import { loadBundle, type ModelBundleMeta } from '../activities/training';
 import type { Db } from '../db/client';
 import { models, modelVersions } from '../db/schema';
 import { loadBackend, type BackendPreference } from '../ml/backend';
-import { loadMlp, predictMlp } from '../ml/mlp';
+import { predictMlp } from '../ml/mlp';
 import { transformFeatures } from '../ml/preprocess';
 import { columnsFromInstances } from '../ml/serving';
 import { ApiError, conflict, notFound } from './errors';
@@ -23,12 +23,7 @@ export function createModelServer(deps: { db: Db; artifacts: ArtifactStore; back
     if (!loaded.has(key)) {
       const p = (async () => {
         await loadBackend(deps.backend);
-        const meta = JSON.parse((await deps.artifacts.getBytes(`${key}/perennial.json`)).toString('utf8')) as ModelBundleMeta;
-        const model = await loadMlp({
-          modelJson: (await deps.artifacts.getBytes(`${key}/model.json`)).toString('utf8'),
-          weights: new Uint8Array(await deps.artifacts.getBytes(`${key}/weights.bin`)),
-        });
-        return { meta, model };
+        return loadBundle(deps.artifacts, key);
       })();
       p.catch(() => loaded.delete(key)); // a failed load is tried again next time
       loaded.set(key, p);
