@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   PERENNIAL_HEARTBEAT_TIMEOUT: duration.default('2m'),
   PERENNIAL_SOURCE_TIMEOUT: duration.default('60s'),
   PERENNIAL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  PERENNIAL_PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
+  PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
 });
 
 export interface Config {
@@ -55,6 +57,12 @@ export interface Config {
   /** how long an http(s) dataset source may take to answer, in ms */
   sourceTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  predictionLog: {
+    /** 0-1: the share of predictions written to the log */
+    sampleRate: number;
+    /** rows held in memory while the database is unreachable, before the oldest are dropped */
+    capacity: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -96,5 +104,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: durationMs(e.PERENNIAL_SOURCE_TIMEOUT),
     logLevel: e.PERENNIAL_LOG_LEVEL,
+    predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY },
   };
 }

@@ -144,8 +144,8 @@ export async function profile(conn: DuckDBConnection, source: string, columns: C
  * datetimes become year, month and day of week, categoricals strings; rows whose target is
  * missing are left out (they cannot teach or test anything).
  */
-export async function readModelColumns(conn: DuckDBConnection, source: string, features: ColumnSchema[],
-  target: { name: string; numeric: boolean }, extra: string[] = []): Promise<{ columns: Record<string, (number | string | null)[]>; rows: number }> {
+/** The SELECT list that turns a source's columns into the model's input columns and "__target". */
+function modelColumnSelect(features: ColumnSchema[], target: { name: string; numeric: boolean }, extra: string[] = []): string[] {
   const select: string[] = extra.map((name) => `${quoteIdent(name)}::VARCHAR AS ${quoteIdent(`__extra.${name}`)}`);
   for (const f of features) {
     const col = quoteIdent(f.name);
@@ -159,7 +159,37 @@ export async function readModelColumns(conn: DuckDBConnection, source: string, f
   }
   const t = quoteIdent(target.name);
   select.push(`${target.numeric ? `TRY_CAST(${t} AS DOUBLE)` : `${t}::VARCHAR`} AS "__target"`);
-  const reader = await conn.runAndReadAll(`SELECT ${select.join(', ')} FROM ${source} WHERE ${t} IS NOT NULL`);
+  return select;
+}
+
+export async function readModelColumns(conn: DuckDBConnection, source: string, features: ColumnSchema[],
+  target: { name: string; numeric: boolean }, extra: string[] = []): Promise<{ columns: Record<string, (number | string | null)[]>; rows: number }> {
+  const select = modelColumnSelect(features, target, extra);
+  const reader = await conn.runAndReadAll(`SELECT ${select.join(', ')} FROM ${source} WHERE ${quoteIdent(target.name)} IS NOT NULL`);
   const columns = reader.getColumnsObjectJS() as Record<string, (number | string | null)[]>;
   return { columns, rows: reader.currentRowCount };
+}
+
+/**
+ * Some rows (by position among the labelled rows) twice over: as the model's input columns, the way
+ * evaluation reads them, and as the raw JSON instances a client would send (dates as ISO strings).
+ */
+export async function readServingRows(conn: DuckDBConnection, source: string, features: ColumnSchema[],
+  target: { name: string; numeric: boolean }, rows: number[]): Promise<{ columns: Record<string, (number | string | null)[]>; instances: Record<string, unknown>[] }> {
+  const raw = features.map((f) => {
+    const col = quoteIdent(f.name);
+    const as = quoteIdent(`__raw.${f.name}`);
+    if (f.kind === 'numeric') return `TRY_CAST(${col} AS DOUBLE) AS ${as}`;
+    if (f.kind === 'boolean') return `${col}::BOOLEAN AS ${as}`;
+    if (f.kind === 'datetime') return `strftime(${col}::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${as}`;
+    return `${col}::VARCHAR AS ${as}`;
+  });
+  const t = quoteIdent(target.name);
+  const reader = await conn.runAndReadAll(`SELECT ${[...modelColumnSelect(features, target), ...raw].join(', ')}
+    FROM (SELECT *, row_number() OVER () - 1 AS "__row" FROM ${source} WHERE ${t} IS NOT NULL)
+    WHERE "__row" IN (${rows.map((r) => Math.trunc(r)).join(', ') || '-1'}) ORDER BY "__row"`);
+  const columns = reader.getColumnsObjectJS() as Record<string, (number | string | null)[]>;
+  const instances = Array.from({ length: reader.currentRowCount }, (_, i) =>
+    Object.fromEntries(features.map((f) => [f.name, columns[`__raw.${f.name}`][i]]).filter(([, v]) => v !== null)));
+  return { columns, instances };
 }

@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import type { BackendPreference } from '../ml/backend';
 import type { ArtifactStore } from './artifacts';
 import { createDataActivities } from './data';
+import { createDeploymentActivities } from './deployment';
 import { createRegistryActivities } from './registry';
 import { createTrainingActivities } from './training';
 
@@ -18,12 +19,12 @@ export interface ActivityDeps {
   httpTimeoutMs?: number;
 }
 
-/** Task queue `perennial`: data, registry, audit. */
+/** Task queue `perennial`: data, registry, audit, deployment and canary analysis. */
 export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion' | 'httpTimeoutMs'>) {
-  return { ...createDataActivities(deps), ...createRegistryActivities(deps) };
+  return { ...createDataActivities(deps), ...createRegistryActivities(deps), ...createDeploymentActivities(deps) };
 }
 
-/** Task queue `perennial-training`: train and evaluate. */
+/** Task queue `perennial-training`: train, evaluate, and check that a model serves as it evaluated. */
 export function createTrainingQueueActivities(deps: Pick<ActivityDeps, 'artifacts' | 'backend'>) {
   return createTrainingActivities(deps);
 }

@@ -133,7 +133,7 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
       });
     },
 
-    /** The version becomes production; the one before it is archived. One transaction. */
+    /** The version becomes production (and stops being the canary); the one before it is archived. One transaction. */
     async promoteVersion(input: { pipelineId: string; model: string; version: number; actor: string }) {
       await db.transaction(async (tx) => {
         const previous = await tx.select({ version: modelVersions.version }).from(modelVersions)
@@ -143,6 +143,9 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
         await tx.update(modelVersions).set({ status: 'production', updatedAt: new Date() })
           .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
         await tx.update(models).set({ productionVersion: input.version, updatedAt: sql`now()` }).where(eq(models.name, input.model));
+        // a canary that is promoted stops being a canary
+        await tx.update(models).set({ canaryVersion: null, canaryWeight: 0 })
+          .where(and(eq(models.name, input.model), eq(models.canaryVersion, input.version)));
         await tx.insert(auditEvents).values({
           actor: input.actor, action: 'promote', modelName: input.model, version: input.version, pipelineId: input.pipelineId,
           details: { previousVersion: previous[0]?.version ?? null }, idempotencyKey: `${input.pipelineId}:promote`,

@@ -12,10 +12,11 @@ import {
 } from '../ml/preprocess';
 import { holdoutSplit, shuffledIndices } from '../ml/random';
 import type { ArtifactStore } from './artifacts';
-import { readModelColumns, sourceSql, withDuckDb } from './duckdb';
+import { readModelColumns, readServingRows, sourceSql, withDuckDb } from './duckdb';
 import type {
-  ColumnSchema, DatasetVersion, EvaluateInput, EvaluationResult, ModelTask, TrainInput, TrainProgress, TrainResult, TrainingParams,
+  ColumnSchema, DatasetVersion, EvaluateInput, EvaluationResult, ModelTask, ServingSample, TrainInput, TrainProgress, TrainResult, TrainingParams,
 } from './types';
+import { predictInstances } from '../ml/serving';
 
 export interface TrainingDeps {
   artifacts: ArtifactStore;
@@ -165,8 +166,48 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       }
       return { ...candidate, championMetrics };
     },
+
+    /**
+     * Before a version takes any traffic: load it through the serving code path and send it the
+     * held-out rows evaluation answered. A bundle that does not load, or answers differently, is not servable.
+     */
+    async checkServability(input: { artifactKey: string; sample?: ServingSample }): Promise<{ servable: boolean; problem?: string; instances: number }> {
+      await loadBackend(backend);
+      let bundle: Awaited<ReturnType<typeof loadBundle>>;
+      try {
+        bundle = await loadBundle(artifacts, input.artifactKey);
+      } catch (err) {
+        return { servable: false, problem: `the model bundle could not be loaded: ${(err as Error).message.split('\n')[0]}`, instances: 0 };
+      }
+      try {
+        const sample = input.sample;
+        if (!sample?.instances.length) return { servable: true, instances: 0 };
+        const answered = predictInstances(bundle, sample.instances);
+        if (answered.errors.length) {
+          return { servable: false, problem: `the serving path refused the held-out rows: ${answered.errors[0].message}`, instances: sample.instances.length };
+        }
+        const { outputs } = answered as { outputs: Float32Array };
+        if (outputs.length !== sample.outputs.length) {
+          return { servable: false, problem: `the served model gives ${outputs.length} outputs for the held-out rows, evaluation gave ${sample.outputs.length}`, instances: sample.instances.length };
+        }
+        const worst = sample.outputs.reduce((m, v, i) => Math.max(m, Math.abs(v - outputs[i])), 0);
+        if (!(worst <= SERVING_TOLERANCE)) {
+          return {
+            servable: false, instances: sample.instances.length,
+            problem: `the served model answers the held-out rows differently from evaluation (largest difference ${Number.isNaN(worst) ? 'NaN' : worst.toPrecision(3)})`,
+          };
+        }
+        return { servable: true, instances: sample.instances.length };
+      } finally {
+        bundle.model.dispose();
+      }
+    },
   };
 }
+
+const SERVING_SAMPLE_ROWS = 20;
+/** how far the serving path's outputs may be from evaluation's (float32 arithmetic, nothing more) */
+const SERVING_TOLERANCE = 1e-4;
 
 const splitColumns = (params: TrainingParams) => (params.split?.by ? [params.split.by] : []);
 
@@ -222,6 +263,13 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
       ...(overall.confusionMatrix ? { confusionMatrix: overall.confusionMatrix, perClass: overall.perClass } : {}),
     };
     if (!deep) return result;
+
+    // a few held-out rows as a client would send them, with this network's answers on the evaluation path
+    const file = await artifacts.localPath(input.dataset.artifactKey);
+    const sample = await withDuckDb((conn) => readServingRows(conn, sourceSql(file, input.dataset.format, input.dataset.readOptions ?? {}),
+      meta.features, { name: input.target, numeric: meta.task === 'regression' }, holdout.slice(0, SERVING_SAMPLE_ROWS)));
+    const sampleRows = sample.instances.map((_, i) => i);
+    result.servingSample = { instances: sample.instances, outputs: Array.from(predict(sample.columns as Columns, sampleRows)) };
 
     // slices: the same metrics for each value of each slice column
     const groupsOf = (column: string) => {

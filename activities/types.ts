@@ -120,7 +120,7 @@ export interface PipelineSpec {
     tolerance: number;
   };
   approval: { required: boolean; timeout: string; onTimeout: 'reject' };
-  canary: Record<string, unknown> | null;
+  canary: CanarySpec | null;
   monitor: Record<string, unknown>;
 }
 
@@ -255,6 +255,55 @@ export interface EvaluationResult {
   /** permutation importance on the held-out rows: how much the primary metric worsens when a feature is shuffled */
   importance?: { feature: string; importance: number }[];
   fairness?: Record<string, FairnessReport>;
+  /**
+   * A few held-out rows as raw JSON instances, and the network's outputs for them on the evaluation
+   * path: the servability check sends the instances through the serving path and expects the same.
+   */
+  servingSample?: ServingSample;
+}
+
+export interface ServingSample { instances: Record<string, unknown>[]; outputs: number[] }
+
+/** canary rollout: each step's share of traffic, how long it is held, and what the analysis tolerates */
+export interface CanarySpec {
+  /** 'split': the canary answers its share; 'shadow': it sees a mirror of that share, production answers all */
+  mode: 'split' | 'shadow';
+  steps: number[];
+  stepDuration: string;
+  /** how long a step may be held, in all, while it waits for minRequests */
+  maxStepDuration?: string;
+  minRequests: number;
+  onInsufficientTraffic: 'rollback' | 'promote';
+  maxErrorRateIncrease: number;
+  maxLatencyRatio: number;
+  /** Jensen-Shannon distance between canary and production prediction distributions */
+  maxPredictionDistance: number;
+  /** labelled feedback each side needs before accuracy is compared */
+  minLabels: number;
+  /** classification: accuracy may fall this much; regression: MAE may rise by this fraction */
+  maxAccuracyDrop: number;
+}
+
+export interface CanaryAnalysis {
+  window: { since: string; until: string };
+  canary: CanarySide;
+  production: CanarySide & { version: number | null };
+  latencyRatio: number | null;
+  predictionDistance: number | null;
+  /** enough canary requests to judge */
+  sufficient: boolean;
+  passed: boolean;
+  failures: string[];
+  notes: string[];
+}
+export interface CanarySide {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  latencyP95Ms: number | null;
+  labels: number;
+  /** accuracy (classification) or mae (regression) on labelled feedback */
+  feedbackScore: number | null;
 }
 
 export interface FairnessReport {

@@ -12,11 +12,11 @@ import { createMetrics, type Metrics } from './metrics';
 import { createPipelineService } from './pipelines';
 import { z } from '@hono/zod-openapi';
 import { errorResponses, PredictRequest } from './schemas';
-import { createModelServer } from './serving';
-import { LocalArtifactStore } from '../activities/artifacts';
+import type { ModelServer } from './serving';
 import { newRouter } from './router';
 import { apiKeyRoutes } from './routes/api-keys';
 import { datasetRoutes } from './routes/datasets';
+import { feedbackRoutes } from './routes/feedback';
 import { modelRoutes } from './routes/models';
 import { pipelineRoutes } from './routes/pipelines';
 
@@ -24,10 +24,12 @@ export interface AppDeps {
   config: Config;
   database: Database;
   client: Client;
+  /** predictions: the deployments in memory, the bundles, the prediction log */
+  server: ModelServer;
   metrics?: Metrics;
 }
 
-export function createApp({ config, database, client, metrics = createMetrics() }: AppDeps) {
+export function createApp({ config, database, client, server, metrics = createMetrics() }: AppDeps) {
   const { db } = database;
   const app = newRouter();
   app.onError(handleError);
@@ -61,24 +63,26 @@ export function createApp({ config, database, client, metrics = createMetrics() 
   app.use('/v1/*', authenticate(db, config.adminToken));
   app.route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics));
   // POST /v1/models/weather:predict (the KServe / TF Serving v1 shape); any role may predict
-  const server = createModelServer({ db, artifacts: new LocalArtifactStore(config.artifactsDir), backend: config.tfBackend });
   app.post('/v1/models/:target{[A-Za-z0-9][A-Za-z0-9_.-]*:predict}', async (c) => {
     const name = c.req.param('target').replace(/:predict$/, '');
     const body = await c.req.json().catch(() => { throw new ApiError(400, 'invalid_request', 'The body is not valid JSON.'); });
     const parsed = PredictRequest.safeParse(body);
     if (!parsed.success) throw validationError(parsed.error.issues);
-    return c.json(await server.predict(name, parsed.data.instances), 200);
+    const entityKey = c.req.header('x-entity-key') || undefined;
+    return c.json(await server.predict(name, parsed.data.instances, { entityKey }), 200);
   });
   app.openAPIRegistry.registerPath({
     method: 'post', path: '/v1/models/{name}:predict', tags: ['models'],
-    summary: 'Predict with the production version (KServe / TF Serving v1 shape)',
-    request: { params: z.object({ name: z.string() }), body: { content: { 'application/json': { schema: PredictRequest } } } },
+    summary: 'Predict (KServe / TF Serving v1 shape): production answers, or the canary for its share of traffic',
+    description: 'X-Entity-Key: requests with the same key always meet the same version (hashed); without it the split is random.',
+    request: { params: z.object({ name: z.string() }), headers: z.object({ 'x-entity-key': z.string().optional() }), body: { content: { 'application/json': { schema: PredictRequest } } } },
     responses: {
-      200: { description: '{"predictions": [{"label", "probabilities"} | {"value"}], "modelVersion"}' },
+      200: { description: '{"predictions": [{"label", "probabilities"} | {"value"}], "modelVersion", "predictionIds"}' },
       ...errorResponses(400, 401, 404, 409, 422),
     },
   });
   app.route('/v1/models', modelRoutes(db));
+  app.route('/v1/feedback', feedbackRoutes(db));
   app.route('/v1/datasets', datasetRoutes(db));
   app.route('/v1/api-keys', apiKeyRoutes(db));
 

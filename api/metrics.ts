@@ -20,6 +20,15 @@ export function createMetrics() {
     labelNames: ['model'] as const, registers: [registry],
   });
 
+  const predictions = new client.Counter({
+    name: 'perennial_predictions_total', help: 'Instances predicted, by model, version and role (production, canary, shadow)',
+    labelNames: ['model', 'version', 'role'] as const, registers: [registry],
+  });
+  const predictionLogDropped = new client.Counter({
+    name: 'perennial_prediction_log_dropped_total', help: 'Prediction log rows dropped because the buffer was full (the database was unreachable)',
+    registers: [registry],
+  });
+
   const middleware: MiddlewareHandler = async (c, next) => {
     const start = process.hrtime.bigint();
     await next();
@@ -28,6 +37,6 @@ export function createMetrics() {
     requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     latency.observe({ method: c.req.method, route }, seconds);
   };
-  return { registry, middleware, pipelinesStarted };
+  return { registry, middleware, pipelinesStarted, predictions, predictionLogDropped };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

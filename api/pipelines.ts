@@ -13,7 +13,8 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { pipelineRuns, type PipelineStatusName } from '../db/schema';
 import {
-  approveUpdate, DecisionRefusal, ModelNameKey, rejectUpdate, statusQuery,
+  abortCanaryUpdate, approveUpdate, CanaryRefusal, canaryStatusQuery, DecisionRefusal, ModelNameKey, promoteCanaryUpdate, rejectUpdate,
+  statusQuery, type CanaryStatus,
 } from '../workflows/definitions';
 import type { PipelineInput, PipelineStatus } from '../workflows/status';
 import { ApiError, conflict, forbidden, notFound } from './errors';
@@ -74,14 +75,41 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     if (description.status.name === 'RUNNING') {
       status = await handle.query(statusQuery);
       if (status.stage === 'train') status = { ...status, training: trainingProgress(description) ?? status.training };
+      if (status.stage === 'canary' && status.modelVersion !== null) {
+        // the rollout runs as a child workflow: ask it where it stands
+        const canary = await canaryHandle(status).query(canaryStatusQuery).catch(() => null);
+        if (canary) status = { ...status, canary };
+      }
     } else {
       status = await closedStatus(id, description.runId, description.status.name);
     }
     return { ...status, temporalUiUrl: uiUrl(id, description.runId) };
   }
 
+  const canaryHandle = (p: PipelineStatus) => client.workflow.getHandle(`canary-${p.model}-v${p.modelVersion}`);
+
   return {
     get,
+
+    /** abort (roll back now) or promote now: an Update on the pipeline's canary rollout */
+    async canary(id: string, action: 'abort' | 'promote', by: Principal, comment?: string): Promise<{ pipelineId: string; canary: CanaryStatus }> {
+      const pipeline = await get(id);
+      if (pipeline.status !== 'running' || pipeline.stage !== 'canary' || pipeline.modelVersion === null) {
+        throw conflict(`Pipeline ${id} has no canary in progress (status: ${pipeline.status}, stage: ${pipeline.stage}).`);
+      }
+      try {
+        const canary = await canaryHandle(pipeline).executeUpdate(action === 'abort' ? abortCanaryUpdate : promoteCanaryUpdate, { args: [{ by, comment }] });
+        return { pipelineId: id, canary };
+      } catch (err) {
+        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+        if (cause instanceof ApplicationFailure) {
+          if (cause.type === CanaryRefusal.notRunning) throw conflict(cause.message);
+          if (cause.type === CanaryRefusal.forbidden) throw forbidden(cause.message);
+        }
+        if (err instanceof WorkflowNotFoundError) throw conflict(`Pipeline ${id} has no canary in progress.`);
+        throw err;
+      }
+    },
 
     async start(spec: PipelineSpec, by: Principal, idempotencyKey?: string): Promise<{ id: string; runId: string; temporalUiUrl: string }> {
       const workflowId = idempotencyKey

@@ -29,6 +29,24 @@ export const TrainingSchema = z.object({
   }).strict().nullable().default(null).openapi({ description: 'time-ordered split for time-ordered data (default: seeded random)' }),
 }).strict();
 
+export const CanarySchema = z.object({
+  mode: z.enum(['split', 'shadow']).default('split')
+    .openapi({ description: 'split: the canary answers its share of requests; shadow: it sees a mirror of that share and production answers every request' }),
+  steps: z.array(z.number().int().min(1).max(99)).min(1).max(20).default([10, 50])
+    .refine((s) => s.every((w, i) => i === 0 || w > s[i - 1]), 'steps must increase')
+    .openapi({ description: "the canary's percent of traffic at each step; after the last, 100 % and promotion" }),
+  stepDuration: Duration.default('10m'),
+  maxStepDuration: Duration.optional().openapi({ description: 'how long a step may be held in all while it waits for minRequests (default 3 x stepDuration)' }),
+  minRequests: z.number().int().min(0).default(100).openapi({ description: 'canary predictions a step needs to be judged' }),
+  onInsufficientTraffic: z.enum(['rollback', 'promote']).default('rollback'),
+  maxErrorRateIncrease: z.number().min(0).max(1).default(0.01),
+  maxLatencyRatio: z.number().min(1).default(1.5).openapi({ description: 'canary p95 / production p95 (both floored at 1 ms)' }),
+  maxPredictionDistance: z.number().min(0).max(1).default(0.2).openapi({ description: 'Jensen-Shannon distance between the prediction distributions' }),
+  minLabels: z.number().int().min(1).default(50).openapi({ description: 'feedback labels each side needs before accuracy is compared' }),
+  maxAccuracyDrop: z.number().min(0).max(1).default(0.05)
+    .openapi({ description: 'classification: accuracy on feedback may be this much lower; regression: MAE this fraction higher' }),
+}).strict().openapi('CanarySettings');
+
 export const PipelineRequest = z.object({
   model: ModelName,
   dataset: z.object({
@@ -86,8 +104,8 @@ export const PipelineRequest = z.object({
     timeout: Duration.default('72h'),
     onTimeout: z.enum(['reject']).default('reject'),
   }).strict().prefault({}),
-  canary: z.record(z.string(), z.unknown()).nullable().default(null)
-    .openapi({ description: 'Canary rollout settings (accepted; canary steps arrive in a later release: until then a pipeline promotes right after approval).' }),
+  canary: CanarySchema.nullable().default(null)
+    .openapi({ description: 'Canary rollout after approval ({} for the defaults); null promotes straight after approval.' }),
   monitor: z.record(z.string(), z.unknown()).default({}),
 }).strict().openapi('PipelineRequest');
 export type PipelineRequest = z.infer<typeof PipelineRequest>;
@@ -104,7 +122,17 @@ const Anomaly = z.object({
   kind: z.string(), column: z.string().optional(), severity: z.enum(['error', 'warning']), message: z.string(),
   observed: z.unknown().optional(), expected: z.unknown().optional(),
 });
-const Stage = z.enum(['ingest', 'validate', 'train', 'evaluate', 'approval', 'canary', 'promote', 'done']);
+const Stage = z.enum(['ingest', 'validate', 'train', 'evaluate', 'approval', 'servability', 'canary', 'promote', 'done']);
+
+export const CanaryAnalysisSchema = z.record(z.string(), z.unknown()).openapi({
+  description: 'window, canary and production (requests, errors, errorRate, latencyP95Ms, labels, feedbackScore), latencyRatio, predictionDistance, sufficient, passed, failures, notes',
+});
+export const CanaryStatusSchema = z.object({
+  workflowId: z.string(), model: z.string(), version: z.number(), mode: z.enum(['split', 'shadow']),
+  step: z.number(), steps: z.array(z.number()), trafficPercent: z.number(), holding: z.boolean(),
+  analyses: z.array(CanaryAnalysisSchema), outcome: z.enum(['promoted', 'rolled_back']).nullable(),
+  reason: z.string().nullable(), decidedBy: z.string().nullable(), comment: z.string().nullable(),
+}).openapi('Canary');
 
 export const PipelineStatusSchema = z.object({
   id: z.string(),
@@ -112,7 +140,7 @@ export const PipelineStatusSchema = z.object({
   model: z.string(),
   status: z.enum(['running', 'awaiting_approval', 'completed', 'rejected', 'failed', 'cancelled']),
   stage: Stage,
-  reason: z.enum(['validation', 'gates', 'approval', 'approval_timeout', 'canary']).nullable(),
+  reason: z.enum(['validation', 'gates', 'approval', 'approval_timeout', 'servability', 'canary']).nullable(),
   error: z.string().nullable(),
   modelVersion: z.number().nullable(),
   task: z.string().nullable(),
@@ -137,7 +165,8 @@ export const PipelineStatusSchema = z.object({
     required: z.boolean(), decision: z.enum(['approved', 'rejected', 'timed_out']).nullable(), by: z.string().nullable(),
     at: z.string().nullable(), comment: z.string().nullable(), deadline: z.string().nullable(),
   }),
-  canary: z.null(),
+  servability: z.object({ servable: z.boolean(), problem: z.string().optional(), instances: z.number() }).optional(),
+  canary: z.union([CanaryStatusSchema, z.object({ skipped: z.string() })]).nullable(),
   stages: z.array(z.object({
     name: Stage, status: z.enum(['running', 'completed', 'failed', 'skipped']), startedAt: z.string(), endedAt: z.string().nullable(),
   })),
@@ -165,7 +194,8 @@ export const ModelVersionSchema = z.object({
   approvedBy: z.string().nullable(), approvedAt: z.string().nullable(),
 }).openapi('ModelVersion');
 export const ModelSummary = z.object({
-  name: z.string(), task: z.string(), productionVersion: z.number().nullable(), canaryVersion: z.number().nullable(), updatedAt: z.string(),
+  name: z.string(), task: z.string(), productionVersion: z.number().nullable(), canaryVersion: z.number().nullable(),
+  canaryTrafficPercent: z.number(), canaryMode: z.enum(['split', 'shadow']), updatedAt: z.string(),
 }).openapi('ModelSummary');
 export const ModelDetail = ModelSummary.extend({ versions: z.array(ModelVersionSchema) }).openapi('Model');
 

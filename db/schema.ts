@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex,
+  bigserial, doublePrecision, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 export const roles = ['viewer', 'operator', 'approver', 'admin'] as const;
@@ -68,12 +68,23 @@ export const dataContracts = pgTable('data_contracts', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** A named model; its versions are below. production_version points at the one serving traffic. */
+export const canaryModes = ['split', 'shadow'] as const;
+export type CanaryMode = (typeof canaryModes)[number];
+
+/**
+ * A named model and its deployment: production_version serves traffic; while a canary rolls out,
+ * canary_version takes canary_weight percent of requests (split) or sees a mirror of them (shadow).
+ * Every API replica is told of a change at once: a trigger (migrations/0005) sends
+ * NOTIFY perennial_deployments with the model's name.
+ */
 export const models = pgTable('models', {
   name: text('name').primaryKey(),
   task: modelTaskEnum('task').notNull(),
   productionVersion: integer('production_version'),
   canaryVersion: integer('canary_version'),
+  /** 0-100: the share of requests the canary answers (split) or is shown (shadow) */
+  canaryWeight: integer('canary_weight').notNull().default(0),
+  canaryMode: text('canary_mode', { enum: canaryModes }).notNull().default('split'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -154,4 +165,39 @@ export const auditEvents = pgTable('audit_events', {
   idempotencyKey: text('idempotency_key').unique(),
 });
 
-export const schema = { apiKeys, datasets, dataContracts, models, modelVersions, pipelineRuns, approvals, auditEvents };
+/**
+ * The prediction log: one row per answered instance (or a sample of them, PERENNIAL_PREDICTION_SAMPLE_RATE),
+ * written in batches off the request path. role says who answered: production, the canary, or the
+ * shadow candidate (whose answer was never returned; shadow_of is the production prediction it mirrors).
+ */
+export const predictions = pgTable('predictions', {
+  id: text('id').primaryKey(),
+  modelName: text('model_name').notNull(),
+  version: integer('version').notNull(),
+  role: text('role', { enum: ['production', 'canary', 'shadow'] }).notNull(),
+  shadowOf: text('shadow_of'),
+  entityKey: text('entity_key'),
+  features: jsonb('features').notNull(),
+  /** {label, probabilities} or {value}; null when the model failed */
+  output: jsonb('output'),
+  /** the predicted label (classification), kept apart for distribution queries */
+  label: text('label'),
+  value: doublePrecision('value'),
+  /** why the model could not answer (the request was answered by production instead) */
+  error: text('error'),
+  /** the model's time for the request this instance came in */
+  latencyMs: doublePrecision('latency_ms').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+}, (t) => [index('predictions_model_version_created').on(t.modelName, t.version, t.createdAt)]);
+
+/** Ground truth that arrives later, joined to a prediction by its id (POST /v1/feedback). */
+export const feedback = pgTable('feedback', {
+  predictionId: text('prediction_id').primaryKey(),
+  label: text('label'),
+  value: doublePrecision('value'),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const schema = {
+  apiKeys, datasets, dataContracts, models, modelVersions, pipelineRuns, approvals, auditEvents, predictions, feedback,
+};

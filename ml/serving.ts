@@ -3,7 +3,9 @@
  * inputs as training (a date becomes year, month and day of week). Wrong types and unknown
  * features are errors naming the feature; a missing feature is null, imputed as in training.
  */
-import type { Columns } from './preprocess';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { predictMlp } from './mlp';
+import { transformFeatures, type Columns, type Preprocessor } from './preprocess';
 
 export interface ServingFeature { name: string; kind: 'numeric' | 'categorical' | 'boolean' | 'datetime' | 'text' | 'unsupported' }
 export interface InstanceError { instance: number; feature: string; message: string }
@@ -44,4 +46,34 @@ export function columnsFromInstances(features: ServingFeature[], instances: Reco
     }
   });
   return { columns, errors };
+}
+
+export type Prediction = { label: string; probabilities: Record<string, number> } | { value: number };
+
+/** What a saved bundle needs to answer: its task, feature schema, preprocessing and network. */
+export interface ServableBundle {
+  meta: { task: 'classification' | 'regression'; features: ServingFeature[]; preprocessor: Preprocessor };
+  model: LayersModel;
+}
+
+/**
+ * The serving code path: raw JSON instances in, answers out. The API and the servability check
+ * both call this, so a model that passes the check answers the same way in production.
+ */
+export function predictInstances(bundle: ServableBundle, instances: Record<string, unknown>[]):
+{ predictions: Prediction[]; outputs: Float32Array; errors: [] } | { errors: InstanceError[] } {
+  const { meta, model } = bundle;
+  const { columns, errors } = columnsFromInstances(meta.features, instances);
+  if (errors.length) return { errors };
+  const rows = instances.map((_, i) => i);
+  const outputs = predictMlp(model, transformFeatures(meta.preprocessor, columns, rows), rows.length, meta.preprocessor.inputSize);
+  const t = meta.preprocessor.target;
+  const predictions: Prediction[] = rows.map((i) => {
+    if (meta.task === 'regression') return { value: outputs[i] * t.std! + t.mean! };
+    const labels = t.labels!;
+    const probabilities = Object.fromEntries(labels.map((l, k) => [l, outputs[i * labels.length + k]]));
+    const best = labels.reduce((a, b) => (probabilities[b] > probabilities[a] ? b : a));
+    return { label: best, probabilities };
+  });
+  return { predictions, outputs, errors: [] };
 }

@@ -7,8 +7,12 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import proto from '@temporalio/proto';
+import { Gauge } from 'prom-client';
 import { LocalArtifactStore } from '../activities/artifacts';
 import { createApp } from '../api/app';
+import { createMetrics } from '../api/metrics';
+import { createPredictionLog } from '../api/prediction-log';
+import { createModelServer, type ModelServer } from '../api/serving';
 import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { loadBackend } from '../ml/backend';
@@ -108,9 +112,24 @@ export async function startPlatform(config: Config, opts: {
   running.forEach((p) => p.catch((err) => log(`worker stopped with an error: ${(err as Error).message}`)));
 
   let server: ServerType | undefined;
+  let modelServer: ModelServer | undefined;
   let apiUrl: string | undefined;
   if (parts.api) {
-    const app = createApp({ config, database: database!, client });
+    const metrics = createMetrics();
+    const predictionLog = createPredictionLog({
+      db: database!.db, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, log,
+      onDrop: (n) => metrics.predictionLogDropped.inc(n),
+    });
+    modelServer = createModelServer({
+      database: database!, artifacts, backend: config.tfBackend, predictionLog, log,
+      onPrediction: (model, version, role, n) => metrics.predictions.inc({ model, version: String(version), role }, n),
+    });
+    new Gauge({
+      name: 'perennial_prediction_log_pending', help: 'Prediction log rows waiting to be written', registers: [metrics.registry],
+      collect() { this.set(predictionLog.pending); },
+    });
+    await modelServer.start();
+    const app = createApp({ config, database: database!, client, server: modelServer, metrics });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
         apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`;
@@ -125,6 +144,7 @@ export async function startPlatform(config: Config, opts: {
     stop() {
       stopping ??= (async () => {
         if (server) await new Promise<void>((r) => server!.close(() => r()));
+        await modelServer?.close(); // the prediction log's last batch
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await Promise.allSettled(running);
         await nativeConnection?.close();

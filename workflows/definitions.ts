@@ -1,7 +1,7 @@
 /** The messages a pipeline answers: its status query and the approve/reject updates. */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Principal } from '../activities/types';
+import type { CanaryAnalysis, Principal } from '../activities/types';
 import type { PipelineStatus } from './status';
 
 export const statusQuery = defineQuery<PipelineStatus>('status');
@@ -23,3 +23,30 @@ export const DecisionRefusal = {
 
 export const ModelNameKey = defineSearchAttributeKey('ModelName', SearchAttributeType.KEYWORD);
 export const PipelineStageKey = defineSearchAttributeKey('PipelineStage', SearchAttributeType.KEYWORD);
+
+/** The canary rollout's messages: where it stands, and a person's abort or promote-now. */
+export interface CanaryStatus {
+  workflowId: string;
+  model: string;
+  version: number;
+  mode: 'split' | 'shadow';
+  /** 1-based index into steps; 0 before the first */
+  step: number;
+  steps: number[];
+  trafficPercent: number;
+  /** true while a step is held longer for want of traffic */
+  holding: boolean;
+  analyses: CanaryAnalysis[];
+  outcome: 'promoted' | 'rolled_back' | null;
+  /** why it ended: passed, analysis, insufficient_traffic, aborted, promoted_now, cancelled */
+  reason: string | null;
+  decidedBy: string | null;
+  comment: string | null;
+}
+export const canaryStatusQuery = defineQuery<CanaryStatus>('canaryStatus');
+export const abortCanaryUpdate = defineUpdate<CanaryStatus, [DecisionInput]>('abort');
+export const promoteCanaryUpdate = defineUpdate<CanaryStatus, [DecisionInput]>('promoteNow');
+export const CanaryRefusal = {
+  notRunning: 'CanaryNotRunning', // 409
+  forbidden: DecisionRefusal.forbidden, // 403
+} as const;

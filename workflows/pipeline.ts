@@ -1,17 +1,20 @@
 /**
  * trainingPipeline: one model's way from raw data to production.
  *
- *   ingest -> validate -> train -> evaluate -> (quality gates) -> approval -> promote
+ *   ingest -> validate -> train -> evaluate -> (quality gates) -> approval -> servability -> (canary) -> promote
  *
- * Bad data, failed gates and a refusal end the run as `rejected` with the reason, never as a crash.
+ * Bad data, failed gates, a refusal, a model that does not serve as it evaluated, and a canary that
+ * does worse than production end the run as `rejected` with the reason, never as a crash.
  * The run waits for a person durably, for days if need be; a timeout rejects. Every decision is audited.
  */
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler,
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, executeChild, isCancellation, patched, proxyActivities, setHandler,
   upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
 import type { Principal, TrainResult, TrialResult } from '../activities/types';
+import { canaryRollout } from './canary';
+import { msOf } from './durations';
 import { inPool, trialParams } from './tuning';
 
 type TrainOutcome =
@@ -202,6 +205,31 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       approver = decision!.by;
     }
 
+    // before any traffic: the version loads through the serving code path and answers as it evaluated
+    if (patched('servability-check')) {
+      const check = await stage('servability', () => training.checkServability({ artifactKey: trained.artifactKey, sample: evaluation.servingSample }));
+      status.servability = check;
+      if (!check.servable) {
+        await data.rejectVersion({ pipelineId: id, model: spec.model, version, reason: 'servability', details: check });
+        return await finish('rejected', 'servability');
+      }
+    }
+
+    // live traffic in steps, judged against production; the first version has nothing to be judged against
+    if (spec.canary && patched('canary-rollout')) {
+      const production = await data.getProductionModel(spec.model);
+      if (production) {
+        const canary = await stage('canary', () => executeChild(canaryRollout, {
+          workflowId: `canary-${spec.model}-v${version}`,
+          args: [{ pipelineId: id, model: spec.model, version, task: report.task, spec: spec.canary! }],
+        }));
+        status.canary = canary;
+        if (canary.outcome === 'rolled_back') return await finish('rejected', 'canary');
+      } else {
+        status.canary = { skipped: 'no version in production to compare with: promoted directly' };
+      }
+    }
+
     await stage('promote', () => data.promoteVersion({
       pipelineId: id, model: spec.model, version, actor: approver ? `${approver.name} (${approver.keyId})` : 'system:auto-approval',
     }));
@@ -221,12 +249,4 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     await finish('failed');
     throw err;
   }
-}
-
-/** "90s", "10m", "72h", "2d", "500ms" -> milliseconds (the API validates the format). */
-function msOf(duration: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration);
-  if (!m) return 0;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
 }

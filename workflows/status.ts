@@ -1,9 +1,10 @@
 /** What GET /v1/pipelines/:id shows: the pipeline's own account of where it is. */
 import type { Anomaly, Metrics, PipelineSpec, Principal, TrialResult } from '../activities/types';
+import type { CanaryStatus } from './definitions';
 
 export type PipelineStatusName = 'running' | 'awaiting_approval' | 'completed' | 'rejected' | 'failed' | 'cancelled';
-export type StageName = 'ingest' | 'validate' | 'train' | 'evaluate' | 'approval' | 'canary' | 'promote' | 'done';
-export type RejectionReason = 'validation' | 'gates' | 'approval' | 'approval_timeout' | 'canary';
+export type StageName = 'ingest' | 'validate' | 'train' | 'evaluate' | 'approval' | 'servability' | 'canary' | 'promote' | 'done';
+export type RejectionReason = 'validation' | 'gates' | 'approval' | 'approval_timeout' | 'servability' | 'canary';
 
 export interface StageRecord {
   name: StageName;
@@ -38,7 +39,10 @@ export interface PipelineStatus {
   championMetrics: Metrics | null;
   gates: { passed: boolean; failures: string[] } | null;
   approval: { required: boolean; decision: 'approved' | 'rejected' | 'timed_out' | null; by: string | null; at: string | null; comment: string | null; deadline: string | null };
-  canary: null;
+  /** the servability check: whether the version loads and answers through the serving path as it evaluated */
+  servability?: { servable: boolean; problem?: string; instances: number };
+  /** the canary rollout: live while it runs (the API asks the child workflow), its end once over */
+  canary: (CanaryStatus & { trafficPercent: number }) | { skipped: string } | null;
   stages: StageRecord[];
   startedBy: string | null;
   startedAt: string;

@@ -13,7 +13,8 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export function modelRoutes(db: Db) {
   const app = newRouter();
   const summary = (m: typeof models.$inferSelect) => ({
-    name: m.name, task: m.task, productionVersion: m.productionVersion, canaryVersion: m.canaryVersion, updatedAt: m.updatedAt.toISOString(),
+    name: m.name, task: m.task, productionVersion: m.productionVersion, canaryVersion: m.canaryVersion,
+    canaryTrafficPercent: m.canaryVersion === null ? 0 : m.canaryWeight, canaryMode: m.canaryMode, updatedAt: m.updatedAt.toISOString(),
   });
 
   async function detail(name: string) {

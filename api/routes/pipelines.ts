@@ -6,10 +6,22 @@ import { ApiError, validationError } from '../errors';
 import type { Metrics } from '../metrics';
 import type { PipelineService } from '../pipelines';
 import {
-  DecisionRequest, errorResponses, PipelineRequest, PipelineStarted, PipelineStatusSchema,
+  CanaryStatusSchema, DecisionRequest, errorResponses, PipelineRequest, PipelineStarted, PipelineStatusSchema,
 } from '../schemas';
 
 const IdParam = z.object({ id: z.string().min(1).max(300).openapi({ param: { name: 'id', in: 'path' } }) });
+
+/** an optional {"comment": "..."} body */
+async function optionalComment(req: Request): Promise<string | undefined> {
+  const text = await req.text();
+  let body: unknown = {};
+  if (text.trim()) {
+    try { body = JSON.parse(text); } catch { throw new ApiError(400, 'invalid_request', 'The body is not valid JSON.'); }
+  }
+  const parsed = DecisionRequest.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error.issues);
+  return parsed.data.comment;
+}
 
 export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
   const app = newRouter();
@@ -56,15 +68,25 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
       request: { params: IdParam },
       responses: { 200: json(PipelineStatusSchema, 'The pipeline after the decision'), ...errorResponses(400, 401, 403, 404, 409) },
     }), async (c) => {
-      const text = await c.req.text();
-      let body: unknown = {};
-      if (text.trim()) {
-        try { body = JSON.parse(text); } catch { throw new ApiError(400, 'invalid_request', 'The body is not valid JSON.'); }
-      }
-      const parsed = DecisionRequest.safeParse(body);
-      if (!parsed.success) throw validationError(parsed.error.issues);
-      const comment = parsed.data.comment;
+      const comment = await optionalComment(c.req.raw);
       return c.json(await service.decide(c.req.valid('param').id, verdict, c.get('principal'), comment) as never, 200);
+    });
+  }
+
+  for (const action of ['abort', 'promote'] as const) {
+    app.openapi(createRoute({
+      method: 'post', path: `/{id}/canary/${action}`, tags: ['pipelines'],
+      summary: action === 'abort' ? 'Abort the canary: its traffic back to production at once, the version rejected' : 'Promote the canary now, without waiting for its steps',
+      middleware: [requireRole('approver')],
+      description: 'Optional JSON body: {"comment": "..."}. Needs the approver role.',
+      request: { params: IdParam },
+      responses: {
+        200: json(z.object({ pipelineId: z.string(), canary: CanaryStatusSchema }), 'The canary after the order'),
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }), async (c) => {
+      const comment = await optionalComment(c.req.raw);
+      return c.json(await service.canary(c.req.valid('param').id, action, c.get('principal'), comment) as never, 200);
     });
   }
 

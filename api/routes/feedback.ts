@@ -1,0 +1,38 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { feedback } from '../../db/schema';
+import { json, newRouter } from '../router';
+import { errorResponses } from '../schemas';
+
+const FeedbackItem = z.object({
+  predictionId: z.string().min(1).max(100),
+  label: z.string().max(1000).optional(),
+  value: z.number().finite().optional(),
+}).strict().refine((i) => (i.label === undefined) !== (i.value === undefined), {
+  message: 'give the true label (classification) or value (regression), not both', path: ['label'],
+});
+const FeedbackRequest = z.object({ items: z.array(FeedbackItem).min(1).max(10_000) }).strict().openapi('FeedbackRequest');
+
+/** Ground truth for earlier predictions, joined to them by id; a later label for the same id replaces the earlier one. */
+export function feedbackRoutes(db: Db) {
+  const app = newRouter();
+  app.openapi(createRoute({
+    method: 'post', path: '/', tags: ['serving'], summary: 'Labels for earlier predictions, by predictionId',
+    request: { body: { content: { 'application/json': { schema: FeedbackRequest } }, required: true } },
+    responses: { 202: json(z.object({ accepted: z.number() }), 'Stored; canary analysis and monitoring read it'), ...errorResponses(400, 401, 413) },
+  }), async (c) => {
+    const { items } = c.req.valid('json');
+    // the last label given for an id in this request wins
+    const byId = new Map(items.map((i) => [i.predictionId, i]));
+    const rows = [...byId.values()].map((i) => ({ predictionId: i.predictionId, label: i.label ?? null, value: i.value ?? null }));
+    for (let i = 0; i < rows.length; i += 1000) {
+      await db.insert(feedback).values(rows.slice(i, i + 1000)).onConflictDoUpdate({
+        target: feedback.predictionId,
+        set: { label: sql`excluded.label`, value: sql`excluded.value`, receivedAt: sql`now()` },
+      });
+    }
+    return c.json({ accepted: rows.length }, 202);
+  });
+  return app;
+}

@@ -1,0 +1,116 @@
+/**
+ * canaryRollout: an approved version meets live traffic in steps, judged on model metrics.
+ *
+ *   for each step (e.g. 10 %, 50 %): set the canary's weight -> hold -> analyse the step's window
+ *     against production (error rate, p95 latency, prediction distribution, accuracy on feedback)
+ *   all steps pass -> 100 % -> promoted (the pipeline promotes it)
+ *   a step fails   -> weight 0 at once -> rolled back, the version rejected with the analysis
+ *
+ * Too little traffic holds a step longer, up to maxStepDuration, then follows onInsufficientTraffic.
+ * A person may abort (roll back now) or promote now, as Updates that say what they did.
+ */
+import {
+  ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, workflowInfo,
+} from '@temporalio/workflow';
+import type { OrchestrationActivities } from '../activities';
+import type { CanaryAnalysis, CanarySpec, ModelTask } from '../activities/types';
+import {
+  abortCanaryUpdate, CanaryRefusal, canaryStatusQuery, promoteCanaryUpdate, type CanaryStatus, type DecisionInput,
+} from './definitions';
+import { msOf } from './durations';
+
+export interface CanaryInput {
+  pipelineId: string;
+  model: string;
+  version: number;
+  task: ModelTask;
+  spec: CanarySpec;
+}
+
+const roleRank = { viewer: 0, operator: 1, approver: 2, admin: 3 } as const;
+
+export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
+  const { spec } = input;
+  const deploy = proxyActivities<OrchestrationActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
+  const status: CanaryStatus = {
+    workflowId: workflowInfo().workflowId, model: input.model, version: input.version, mode: spec.mode, step: 0, steps: spec.steps,
+    trafficPercent: 0, holding: false, analyses: [], outcome: null, reason: null, decidedBy: null, comment: null,
+  };
+  let command: (DecisionInput & { kind: 'abort' | 'promote' }) | undefined;
+
+  setHandler(canaryStatusQuery, () => status);
+  const validate = (d: DecisionInput) => {
+    if (status.outcome !== null || command) {
+      throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} has already ended (${status.outcome ?? 'ending'}).`, CanaryRefusal.notRunning);
+    }
+    if (roleRank[d.by.role] < roleRank.approver) {
+      throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not abort or promote a canary; approver is needed.`, CanaryRefusal.forbidden);
+    }
+  };
+  const order = (kind: 'abort' | 'promote') => async (d: DecisionInput) => {
+    command = { ...d, kind };
+    await condition(() => status.outcome !== null);
+    return status;
+  };
+  setHandler(abortCanaryUpdate, order('abort'), { validator: validate });
+  setHandler(promoteCanaryUpdate, order('promote'), { validator: validate });
+
+  const who = (d: DecisionInput) => `${d.by.name} (${d.by.keyId})`;
+
+  async function rollBack(reason: string, details: unknown, actor = 'system:canary'): Promise<CanaryStatus> {
+    await deploy.rollBackCanary({ pipelineId: input.pipelineId, model: input.model, version: input.version, reason, actor, details });
+    Object.assign(status, { trafficPercent: 0, holding: false, outcome: 'rolled_back', reason });
+    return status;
+  }
+
+  async function promote(reason: string): Promise<CanaryStatus> {
+    if (spec.mode === 'split') {
+      await deploy.setCanaryWeight({ pipelineId: input.pipelineId, model: input.model, version: input.version, weight: 100, mode: spec.mode, step: spec.steps.length + 1 });
+      status.trafficPercent = 100;
+    }
+    Object.assign(status, { holding: false, outcome: 'promoted', reason });
+    return status;
+  }
+
+  /** holds the step, analyses its window, and holds longer while traffic is short; undefined when a person intervened */
+  async function runStep(): Promise<CanaryAnalysis | undefined> {
+    const since = new Date().toISOString();
+    const stepMs = msOf(spec.stepDuration);
+    const limitMs = spec.maxStepDuration ? msOf(spec.maxStepDuration) : 3 * stepMs;
+    for (let held = 0; ;) {
+      if (await condition(() => command !== undefined, stepMs)) return undefined;
+      held += stepMs;
+      const analysis = await deploy.analyseCanary({
+        model: input.model, version: input.version, task: input.task, since, until: new Date().toISOString(), thresholds: spec,
+      });
+      if (analysis.sufficient || held >= limitMs || !analysis.passed) return analysis;
+      status.holding = true;
+    }
+  }
+
+  try {
+    for (const [i, weight] of spec.steps.entries()) {
+      Object.assign(status, { step: i + 1, trafficPercent: weight, holding: false });
+      await deploy.setCanaryWeight({ pipelineId: input.pipelineId, model: input.model, version: input.version, weight, mode: spec.mode, step: i + 1 });
+      const analysis = await runStep();
+      if (!analysis) break;
+      status.analyses.push(analysis);
+      if (!analysis.passed) return await rollBack('analysis', { step: i + 1, weight, analysis });
+      if (!analysis.sufficient && spec.onInsufficientTraffic === 'rollback') {
+        return await rollBack('insufficient_traffic', { step: i + 1, weight, analysis });
+      }
+    }
+    if (command) {
+      Object.assign(status, { decidedBy: who(command), comment: command.comment ?? null });
+      if (command.kind === 'abort') return await rollBack('aborted', { step: status.step, comment: command.comment ?? null }, who(command));
+      return await promote('promoted_now');
+    }
+    return await promote('passed');
+  } catch (err) {
+    if (isCancellation(err)) {
+      // the pipeline was cancelled: the canary takes no more traffic
+      await CancellationScope.nonCancellable(() => rollBack('cancelled', {}));
+    }
+    throw err;
+  }
+}
