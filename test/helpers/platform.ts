@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../config';
-import type { Database } from '../../db/client';
+import { openDatabase, type Database } from '../../db/client';
 import { startPlatform, type Platform, type PlatformParts } from '../../workers/platform';
 import { openTestDatabase } from './database';
 import { testTemporalAddress } from './temporal';
@@ -45,23 +45,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
     temporalAddress, database, parts, workflowBundlePath: process.env.PERENNIAL_TEST_WORKFLOW_BUNDLE, log: () => {},
   });
   const url = platform.apiUrl!;
-
-  const api: TestPlatform['api'] = async (method, route, opts = {}) => {
-    const token = opts.token === undefined ? adminToken : opts.token;
-    const res = await fetch(url + route, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...opts.headers,
-      },
-      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-    });
-    const text = await res.text();
-    let body: any = text;
-    try { body = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: res.status, body };
-  };
+  const api = apiClient(url, adminToken);
 
   return {
     platform, config, database, url, adminToken, dataDir, temporalAddress, api,
@@ -86,6 +70,46 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
       await platform.stop();
       await database.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch against the API as JSON, with the admin token unless another (or null) is given */
+export function apiClient(url: string, adminToken: string): TestPlatform['api'] {
+  return async (method, route, opts = {}) => {
+    const token = opts.token === undefined ? adminToken : opts.token;
+    const res = await fetch(url + route, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    let body: any = text;
+    try { body = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body };
+  };
+}
+
+/**
+ * Another API process on the same Temporal and database (its own connection, when the database
+ * is a PostgreSQL server), as a second replica behind a load balancer would be.
+ */
+export async function startApiReplica(t: TestPlatform) {
+  const url = (t.database as Database & { url?: string }).url;
+  const database = url ? await openDatabase({ url }) : t.database;
+  const platform = await startPlatform(t.config, {
+    temporalAddress: t.temporalAddress, database, parts: { api: true, orchestration: false, training: false }, log: () => {},
+  });
+  return {
+    url: platform.apiUrl!,
+    api: apiClient(platform.apiUrl!, t.adminToken),
+    async stop() {
+      await platform.stop();
+      if (url) await database.close();
     },
   };
 }
