@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
-import { authenticate } from './auth';
+import { authenticate, createKeyCache } from './auth';
 import { ApiError, errorBody, handleError, validationError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { createPipelineService } from './pipelines';
@@ -60,7 +60,8 @@ export function createApp({ config, database, client, server, metrics = createMe
   });
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
 
-  app.use('/v1/*', authenticate(db, config.adminToken));
+  const keyCache = createKeyCache();
+  app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
   app.route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics));
   // POST /v1/models/weather:predict (the KServe / TF Serving v1 shape); any role may predict
   app.post('/v1/models/:target{[A-Za-z0-9][A-Za-z0-9_.-]*:predict}', async (c) => {
@@ -84,7 +85,7 @@ export function createApp({ config, database, client, server, metrics = createMe
   app.route('/v1/models', modelRoutes(db));
   app.route('/v1/feedback', feedbackRoutes(db));
   app.route('/v1/datasets', datasetRoutes(db));
-  app.route('/v1/api-keys', apiKeyRoutes(db));
+  app.route('/v1/api-keys', apiKeyRoutes(db, keyCache));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -20,7 +20,30 @@ function safeEqual(a: string, b: string) {
   return crypto.timingSafeEqual(x, y);
 }
 
-export function authenticate(db: Db, adminToken?: string): MiddlewareHandler<AppEnv> {
+/**
+ * Known keys, by token hash, for a few seconds: a prediction should not pay a database round trip
+ * to authenticate. A revocation clears this replica's cache at once; other replicas within KEY_CACHE_MS.
+ */
+export const KEY_CACHE_MS = 5_000;
+export function createKeyCache() {
+  const keys = new Map<string, { principal: Principal; at: number }>();
+  return {
+    get(hash: string) {
+      const hit = keys.get(hash);
+      return hit && Date.now() - hit.at < KEY_CACHE_MS ? hit.principal : undefined;
+    },
+    set(hash: string, principal: Principal) {
+      if (keys.size > 10_000) keys.clear();
+      keys.set(hash, { principal, at: Date.now() });
+    },
+    forget(keyId: string) {
+      for (const [hash, v] of keys) if (v.principal.keyId === keyId) keys.delete(hash);
+    },
+  };
+}
+export type KeyCache = ReturnType<typeof createKeyCache>;
+
+export function authenticate(db: Db, adminToken?: string, cache: KeyCache = createKeyCache()): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -30,10 +53,18 @@ export function authenticate(db: Db, adminToken?: string): MiddlewareHandler<App
       c.set('principal', BOOTSTRAP_ADMIN);
       return next();
     }
+    const hash = hashToken(token);
+    const known = cache.get(hash);
+    if (known) {
+      c.set('principal', known);
+      return next();
+    }
     const rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
-      .where(and(eq(apiKeys.tokenHash, hashToken(token)), isNull(apiKeys.revokedAt)));
+      .where(and(eq(apiKeys.tokenHash, hash), isNull(apiKeys.revokedAt)));
     if (!rows.length) throw new ApiError(401, 'unauthorized', 'Unknown or revoked token.');
-    c.set('principal', { keyId: rows[0].id, name: rows[0].name, role: rows[0].role });
+    const principal = { keyId: rows[0].id, name: rows[0].name, role: rows[0].role };
+    cache.set(hash, principal);
+    c.set('principal', principal);
     return next();
   };
 }

@@ -3,12 +3,12 @@ import { json, newRouter } from '../router';
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { apiKeys, auditEvents } from '../../db/schema';
-import { hashToken, newKeyId, newToken, requireRole } from '../auth';
+import { hashToken, newKeyId, newToken, requireRole, type KeyCache } from '../auth';
 import { notFound } from '../errors';
 import { ApiKeyCreate, ApiKeySchema, errorResponses } from '../schemas';
 
 
-export function apiKeyRoutes(db: Db) {
+export function apiKeyRoutes(db: Db, keyCache?: KeyCache) {
   const app = newRouter();
   const admin = [requireRole('admin')];
   const view = (k: typeof apiKeys.$inferSelect) => ({
@@ -41,6 +41,7 @@ export function apiKeyRoutes(db: Db) {
   }), async (c) => {
     const { id } = c.req.valid('param');
     const [key] = await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
+    keyCache?.forget(id);
     if (!key) throw notFound(`Active API key ${id}`);
     const by = c.get('principal');
     await db.insert(auditEvents).values({ actor: `${by.name} (${by.keyId})`, action: 'api_key.revoke', details: { id, name: key.name } });

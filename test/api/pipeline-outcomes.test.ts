@@ -89,7 +89,7 @@ test('approval.required false promotes straight after evaluation', async () => {
   const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-auto', approval: { required: false } }) });
   const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
   assert.equal(done.status, 'completed');
-  assert.deepEqual(done.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'promote']);
+  assert.deepEqual(done.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'servability', 'promote']);
   const model = await t.api('GET', '/v1/models/weather-auto');
   assert.equal(model.body.productionVersion, 1);
 });

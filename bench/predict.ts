@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:predict` (also part of `npm run bench`): serving throughput and latency.
+ * Perennial's predict route (auth, deployment lookup, TF.js on the WASM backend, prediction log on)
+ * beside a bare Hono route that parses the same JSON, in the same run, with autocannon at 50
+ * connections: one instance of 4 features, and a batch of 100.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { freePort } from '../scripts/temporal-dev-server';
+
+const root = path.resolve(import.meta.dirname, '..');
+const WEATHER = path.join(root, 'node_modules/vega-datasets/data/seattle-weather.csv');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 50;
+
+function launch(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => { log += d; if (ready.test(log)) resolve(child); });
+    child.stderr!.on('data', (d) => { log += d; });
+    child.on('exit', (code) => reject(new Error(`${script} exited (${code}):\n${log}`)));
+  });
+}
+const stop = (child: ChildProcess) => new Promise((r) => { child.once('exit', r); child.kill('SIGINT'); });
+
+async function api(base: string, token: string, method: string, route: string, body?: unknown) {
+  const res = await fetch(base + route, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  return { status: res.status, body: await res.json() as any };
+}
+
+async function load(url: string, token: string, body: string) {
+  const r = await autocannon({
+    url, method: 'POST', connections: CONNECTIONS, duration: SECONDS, body,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+async function main() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-bench-predict-'));
+  const [apiPort, temporalPort, uiPort, barePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const token = `bench-admin-${Date.now()}-token`;
+  const base = `http://127.0.0.1:${apiPort}`;
+  console.log(`Predict bench on ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}; autocannon, ${CONNECTIONS} connections, ${SECONDS} s each\n`);
+
+  const platform = await launch('scripts/start.ts', {
+    PERENNIAL_DATA_DIR: dataDir, PORT: String(apiPort), PERENNIAL_TEMPORAL_DEV_PORT: String(temporalPort), PERENNIAL_TEMPORAL_UI_PORT: String(uiPort),
+    PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
+  }, /ready in/);
+  const bare = await launch('bench/bare-hono.ts', { PORT: String(barePort) }, /ready/);
+  try {
+    const viewer = (await api(base, token, 'POST', '/v1/api-keys', { name: 'bench-viewer', role: 'viewer' })).body.token;
+    const started = await api(base, token, 'POST', '/v1/pipelines', {
+      model: 'weather', dataset: { uri: WEATHER }, target: 'weather', features: ['precipitation', 'temp_max', 'temp_min', 'wind'], approval: { required: false },
+    });
+    for (;;) {
+      const p = (await api(base, token, 'GET', `/v1/pipelines/${started.body.id}`)).body;
+      if (p.status === 'completed') break;
+      if (!['running', 'awaiting_approval'].includes(p.status)) throw new Error(JSON.stringify(p));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const day = { precipitation: 0, temp_max: 24.4, temp_min: 13.9, wind: 3.1 };
+    const one = JSON.stringify({ instances: [day] });
+    const hundred = JSON.stringify({ instances: Array.from({ length: 100 }, (_, i) => ({ ...day, temp_max: 10 + (i % 20) })) });
+    const check = await api(base, viewer, 'POST', '/v1/models/weather:predict', JSON.parse(one));
+    if (check.status !== 200) throw new Error(JSON.stringify(check.body));
+
+    const predictUrl = `${base}/v1/models/weather:predict`;
+    const bareUrl = `http://127.0.0.1:${barePort}/v1/models/weather:predict`;
+    await load(predictUrl, viewer, one); // warm-up pass, not reported
+    const rows = [
+      ['Perennial predict, 1 instance, logging on', await load(predictUrl, viewer, one)],
+      ['bare Hono route, same JSON, 1 instance', await load(bareUrl, viewer, one)],
+      ['Perennial predict, batch of 100, logging on', await load(predictUrl, viewer, hundred)],
+      ['bare Hono route, same JSON, batch of 100', await load(bareUrl, viewer, hundred)],
+    ] as const;
+    const w = Math.max(...rows.map((r) => r[0].length));
+    console.log(`${''.padEnd(w)}  ${'req/s'.padStart(8)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  non-2xx`);
+    for (const [name, r] of rows) {
+      console.log(`${name.padEnd(w)}  ${r.rps.toFixed(0).padStart(8)}  ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(7)}  ${r.non2xx + r.errors}`);
+    }
+    console.log(`\nPerennial / bare route, 1 instance: ${(100 * rows[0][1].rps / rows[1][1].rps).toFixed(0)} % of its req/s (target >= 50 %), p99 ${rows[0][1].p99} ms (target <= 10 ms)`);
+    console.log(`Perennial / bare route, batch of 100: ${(100 * rows[2][1].rps / rows[3][1].rps).toFixed(0)} % of its req/s; ${(rows[2][1].rps * 100).toFixed(0)} instances/s`);
+    const logged = await api(base, token, 'GET', '/v1/models/weather');
+    console.log(`production version ${logged.body.productionVersion}; prediction log: see perennial_prediction_log_* in /metrics`);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    console.log(metrics.split('\n').filter((l) => /^perennial_prediction_log_(dropped_total|pending)/.test(l)).join('\n'));
+  } finally {
+    await stop(bare);
+    await stop(platform);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
