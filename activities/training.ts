@@ -16,7 +16,7 @@ import { readModelColumns, readServingRows, sourceSql, withDuckDb } from './duck
 import type {
   ColumnSchema, DatasetVersion, EvaluateInput, EvaluationResult, ModelTask, ServingSample, TrainInput, TrainProgress, TrainResult, TrainingParams,
 } from './types';
-import { predictInstances } from '../ml/serving';
+import { predictInstances, servable } from '../ml/serving';
 
 export interface TrainingDeps {
   artifacts: ArtifactStore;
@@ -175,7 +175,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       await loadBackend(backend);
       let bundle: Awaited<ReturnType<typeof loadBundle>>;
       try {
-        bundle = await loadBundle(artifacts, input.artifactKey);
+        bundle = servable(await loadBundle(artifacts, input.artifactKey));
       } catch (err) {
         return { servable: false, problem: `the model bundle could not be loaded: ${(err as Error).message.split('\n')[0]}`, instances: 0 };
       }

@@ -12,7 +12,7 @@ import { loadBundle } from '../activities/training';
 import type { Database } from '../db/client';
 import { models, modelVersions, type CanaryMode } from '../db/schema';
 import { loadBackend, type BackendPreference } from '../ml/backend';
-import { predictInstances, type InstanceError, type Prediction, type ServableBundle } from '../ml/serving';
+import { predictInstances, servable, type InstanceError, type Prediction, type ServableBundle } from '../ml/serving';
 import { ApiError, conflict, notFound } from './errors';
 import type { PredictionLog, PredictionRow } from './prediction-log';
 
@@ -58,7 +58,7 @@ export function createModelServer(deps: ModelServerDeps) {
     if (!p) {
       p = (async () => {
         await loadBackend(deps.backend);
-        return loadBundle(deps.artifacts, artifactKey);
+        return servable(await loadBundle(deps.artifacts, artifactKey));
       })();
       p.catch(() => bundles.delete(artifactKey)); // a failed load is tried again next time
       bundles.set(artifactKey, p);

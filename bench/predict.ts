@@ -3,6 +3,8 @@
  * Perennial's predict route (auth, deployment lookup, TF.js on the WASM backend, prediction log on)
  * beside a bare Hono route that parses the same JSON, in the same run, with autocannon at 50
  * connections: one instance of 4 features, and a batch of 100.
+ * BENCH_DATABASE_URL=postgres://... measures the production layout instead: an API-only process on
+ * PostgreSQL (the database must exist; it is migrated).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -50,8 +52,11 @@ async function main() {
   const platform = await launch('scripts/start.ts', {
     PERENNIAL_DATA_DIR: dataDir, PORT: String(apiPort), PERENNIAL_TEMPORAL_DEV_PORT: String(temporalPort), PERENNIAL_TEMPORAL_UI_PORT: String(uiPort),
     PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
+    ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {}),
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   }, /ready in/);
   const bare = await launch('bench/bare-hono.ts', { PORT: String(barePort) }, /ready/);
+  let replica: ChildProcess | undefined;
   try {
     const viewer = (await api(base, token, 'POST', '/v1/api-keys', { name: 'bench-viewer', role: 'viewer' })).body.token;
     const started = await api(base, token, 'POST', '/v1/pipelines', {
@@ -69,7 +74,18 @@ async function main() {
     const check = await api(base, viewer, 'POST', '/v1/models/weather:predict', JSON.parse(one));
     if (check.status !== 200) throw new Error(JSON.stringify(check.body));
 
-    const predictUrl = `${base}/v1/models/weather:predict`;
+    // with PostgreSQL, the production layout: predictions go to an API-only process (a replica), as docker-compose runs it
+    let servingBase = base;
+    if (process.env.BENCH_DATABASE_URL) {
+      const replicaPort = await freePort();
+      replica = await launch('api/server.ts', {
+        PORT: String(replicaPort), HOST: '127.0.0.1', TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, DATABASE_URL: process.env.BENCH_DATABASE_URL,
+        PERENNIAL_DATA_DIR: dataDir, PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
+      }, /running/);
+      servingBase = `http://127.0.0.1:${replicaPort}`;
+    }
+    console.log(`serving from ${process.env.BENCH_DATABASE_URL ? 'an API-only process on PostgreSQL (production layout)' : 'the npm start process (API, workers and PGlite in one process)'}\n`);
+    const predictUrl = `${servingBase}/v1/models/weather:predict`;
     const bareUrl = `http://127.0.0.1:${barePort}/v1/models/weather:predict`;
     await load(predictUrl, viewer, one); // warm-up pass, not reported
     const rows = [
@@ -91,6 +107,7 @@ async function main() {
     console.log(metrics.split('\n').filter((l) => /^perennial_prediction_log_(dropped_total|pending)/.test(l)).join('\n'));
   } finally {
     await stop(bare);
+    if (replica) await stop(replica);
     await stop(platform);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@
  * features are errors naming the feature; a missing feature is null, imputed as in training.
  */
 import type { LayersModel } from '@tensorflow/tfjs';
+import { compileForward, type Forward } from './forward';
 import { predictMlp } from './mlp';
 import { transformFeatures, type Columns, type Preprocessor } from './preprocess';
 
@@ -54,6 +55,13 @@ export type Prediction = { label: string; probabilities: Record<string, number> 
 export interface ServableBundle {
   meta: { task: 'classification' | 'regression'; features: ServingFeature[]; preprocessor: Preprocessor };
   model: LayersModel;
+  /** the plain-JS forward pass, when the network is one it can run (otherwise TF.js predicts) */
+  forward?: Forward | null;
+}
+
+/** A loaded bundle made ready to serve: its forward pass compiled once. */
+export function servable<B extends ServableBundle>(bundle: B): B {
+  return { ...bundle, forward: compileForward(bundle.model) };
 }
 
 /**
@@ -66,7 +74,8 @@ export function predictInstances(bundle: ServableBundle, instances: Record<strin
   const { columns, errors } = columnsFromInstances(meta.features, instances);
   if (errors.length) return { errors };
   const rows = instances.map((_, i) => i);
-  const outputs = predictMlp(model, transformFeatures(meta.preprocessor, columns, rows), rows.length, meta.preprocessor.inputSize);
+  const x = transformFeatures(meta.preprocessor, columns, rows);
+  const outputs = bundle.forward ? bundle.forward(x, rows.length) : predictMlp(model, x, rows.length, meta.preprocessor.inputSize);
   const t = meta.preprocessor.target;
   const predictions: Prediction[] = rows.map((i) => {
     if (meta.task === 'regression') return { value: outputs[i] * t.std! + t.mean! };

@@ -73,3 +73,12 @@ test('rollback switches production to the previous version at once, audited, and
   assert.equal(forward.body.productionVersion, 2);
   assert.equal((await t.api('POST', '/v1/models/weather/rollback', { token: approver, body: { toVersion: 9 } })).status, 404);
 });
+
+test('a predict body that is not JSON is 400, and one over the size limit is 413', async () => {
+  const bad = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: '{"instances": [' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /not valid JSON/);
+  const huge = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: Array.from({ length: 9000 }, () => ({ ...day, note: 'x'.repeat(200) })) } });
+  assert.equal(huge.status, 413);
+  assert.equal(huge.body.error.code, 'payload_too_large');
+});

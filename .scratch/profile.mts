@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process';
+import inspector from 'node:inspector/promises';
+import fs from 'node:fs';
+import { startTestPlatform, weatherRequest } from '../test/helpers/platform';
+const t = await startTestPlatform({}, undefined);
+const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, features: ['precipitation', 'temp_max', 'temp_min', 'wind'] }) });
+await t.waitFor(started.body.id, (p) => p.status === 'completed');
+const session = new inspector.Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.start');
+const body = JSON.stringify({ instances: [{ precipitation: 0, temp_max: 24.4, temp_min: 13.9, wind: 3.1 }] });
+const child = spawn('npx', ['autocannon', '-c', '50', '-d', '5', '-m', 'POST', '-H', `authorization=Bearer ${t.adminToken}`, '-H', 'content-type=application/json', '-b', body, `${t.url}/v1/models/weather:predict`], { stdio: 'inherit' });
+await new Promise((r) => child.on('exit', r));
+const { profile } = await session.post('Profiler.stop') as any;
+const self = new Map<string, number>();
+const dt = profile.timeDeltas as number[];
+const byId = new Map(profile.nodes.map((n: any) => [n.id, n]));
+profile.samples.forEach((id: number, i: number) => {
+  const n: any = byId.get(id);
+  const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber}`;
+  self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
+});
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log((100 * v / total).toFixed(1).padStart(5), k);
+await t.stop();
+process.exit(0);

@@ -1,0 +1,60 @@
+/**
+ * The serving forward pass of a trained MLP in plain JavaScript: the dense layers' weights copied out
+ * of TF.js once, then matrix-vector products per request. For a network this small, TF.js's per-call
+ * overhead (tensors, kernels, tidy) is most of the time; this runs in microseconds. The servability
+ * check holds it to the evaluation outputs that TF.js produced.
+ */
+import type { LayersModel } from '@tensorflow/tfjs';
+
+interface DenseLayer { inputs: number; units: number; kernel: Float32Array; bias: Float32Array | null; activation: 'relu' | 'softmax' | 'linear' }
+export type Forward = (x: Float32Array, rows: number) => Float32Array;
+
+/** A forward function for a Dense/Dropout stack with relu, softmax or linear activations; null for anything else. */
+export function compileForward(model: LayersModel): Forward | null {
+  const layers: DenseLayer[] = [];
+  for (const layer of model.layers) {
+    const kind = layer.getClassName();
+    if (kind === 'Dropout') continue; // identity at inference
+    if (kind !== 'Dense') return null;
+    const config = layer.getConfig() as { units: number; activation: string; useBias?: boolean };
+    if (!['relu', 'softmax', 'linear'].includes(config.activation)) return null;
+    const [k, b] = layer.getWeights();
+    const [inputs, units] = k.shape as [number, number];
+    layers.push({
+      inputs, units, kernel: k.dataSync() as Float32Array, bias: b ? (b.dataSync() as Float32Array) : null,
+      activation: config.activation as DenseLayer['activation'],
+    });
+  }
+  if (!layers.length) return null;
+  const widest = Math.max(...layers.map((l) => Math.max(l.inputs, l.units)));
+
+  return (x, rows) => {
+    const out = new Float32Array(rows * layers[layers.length - 1].units);
+    let a = new Float64Array(widest);
+    let z = new Float64Array(widest);
+    for (let r = 0; r < rows; r++) {
+      const first = layers[0].inputs;
+      for (let i = 0; i < first; i++) a[i] = x[r * first + i];
+      for (const l of layers) {
+        for (let j = 0; j < l.units; j++) z[j] = l.bias ? l.bias[j] : 0;
+        for (let i = 0; i < l.inputs; i++) {
+          const ai = a[i];
+          if (ai === 0) continue;
+          const row = i * l.units;
+          for (let j = 0; j < l.units; j++) z[j] += ai * l.kernel[row + j];
+        }
+        if (l.activation === 'relu') for (let j = 0; j < l.units; j++) { if (z[j] < 0) z[j] = 0; } else if (l.activation === 'softmax') {
+          let max = -Infinity;
+          for (let j = 0; j < l.units; j++) if (z[j] > max) max = z[j];
+          let sum = 0;
+          for (let j = 0; j < l.units; j++) { z[j] = Math.exp(z[j] - max); sum += z[j]; }
+          for (let j = 0; j < l.units; j++) z[j] /= sum;
+        }
+        [a, z] = [z, a];
+      }
+      const units = layers[layers.length - 1].units;
+      for (let j = 0; j < units; j++) out[r * units + j] = a[j];
+    }
+    return out;
+  };
+}
