@@ -18,8 +18,8 @@ const WEATHER = path.join(root, 'node_modules/vega-datasets/data/seattle-weather
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
 
-function launch(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d) => { log += d; if (ready.test(log)) resolve(child); });
@@ -52,7 +52,6 @@ async function main() {
   const platform = await launch('scripts/start.ts', {
     PERENNIAL_DATA_DIR: dataDir, PORT: String(apiPort), PERENNIAL_TEMPORAL_DEV_PORT: String(temporalPort), PERENNIAL_TEMPORAL_UI_PORT: String(uiPort),
     PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
-    ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {}),
     ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   }, /ready in/);
   const bare = await launch('bench/bare-hono.ts', { PORT: String(barePort) }, /ready/);
@@ -81,7 +80,7 @@ async function main() {
       replica = await launch('api/server.ts', {
         PORT: String(replicaPort), HOST: '127.0.0.1', TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, DATABASE_URL: process.env.BENCH_DATABASE_URL,
         PERENNIAL_DATA_DIR: dataDir, PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
-      }, /running/);
+      }, /running/, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
       servingBase = `http://127.0.0.1:${replicaPort}`;
     }
     console.log(`serving from ${process.env.BENCH_DATABASE_URL ? 'an API-only process on PostgreSQL (production layout)' : 'the npm start process (API, workers and PGlite in one process)'}\n`);
