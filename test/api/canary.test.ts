@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { and, eq } from 'drizzle-orm';
 import { createTrainingQueueActivities } from '../../activities';
 import { LocalArtifactStore } from '../../activities/artifacts';
@@ -55,6 +56,15 @@ test('a canary as good as production is promoted after its steps: it took its sh
   assert.equal(model.productionVersion, pipeline.modelVersion);
   assert.equal(model.canaryVersion, null);
   assert.equal(await versionStatus(before), 'archived');
+
+  // RECORD_HISTORY=1: keep this run's histories for the replay test (test/workflows/replay.test.ts)
+  if (process.env.RECORD_HISTORY) {
+    const dir = path.join(import.meta.dirname, '../fixtures/histories');
+    for (const [id, file] of [[pipeline.id, 'weather-canary-promoted.json'], [pipeline.canary.workflowId, 'weather-canary-rollout.json']]) {
+      const history = await t.platform.client.workflow.getHandle(id).fetchHistory();
+      fs.writeFileSync(path.join(dir, file), historyToJSON(history));
+    }
+  }
 });
 
 test('a canary trained on shuffled labels (gates off) is rolled back by the analysis of labelled feedback', async () => {
