@@ -14,7 +14,7 @@ export const LATENCY_FLOOR_MS = 1;
 const REGRESSION_BINS = 10;
 
 export function createDeploymentActivities({ db }: { db: Db }) {
-  async function side(model: string, version: number, roles: ('production' | 'canary' | 'shadow')[], window: SQL): Promise<CanarySide> {
+  async function side(model: string, version: number, roles: ('production' | 'canary' | 'shadow')[], window: SQL, task: ModelTask): Promise<CanarySide> {
     const where = and(eq(predictions.modelName, model), eq(predictions.version, version), inArray(predictions.role, roles), window);
     const [stats] = await db.select({
       requests: sql<number>`count(*)::int`,
@@ -32,7 +32,7 @@ export function createDeploymentActivities({ db }: { db: Db }) {
     return {
       requests: stats.requests, errors: stats.errors, errorRate: stats.requests ? stats.errors / stats.requests : 0,
       latencyP95Ms: stats.p95 === null ? null : Number(stats.p95), labels: fb.labels,
-      feedbackScore: fb.labels ? Number(fb.accuracy ?? fb.mae) : null,
+      feedbackScore: fb.labels ? Number(task === 'classification' ? fb.accuracy : fb.mae) : null,
     };
   }
 
@@ -93,10 +93,10 @@ export function createDeploymentActivities({ db }: { db: Db }) {
       const window = and(gte(predictions.createdAt, new Date(input.since)), lt(predictions.createdAt, new Date(input.until)))!;
       const [m] = await db.select({ productionVersion: models.productionVersion }).from(models).where(eq(models.name, input.model));
       const productionVersion = m?.productionVersion ?? null;
-      const canary = await side(input.model, input.version, ['canary', 'shadow'], window);
+      const canary = await side(input.model, input.version, ['canary', 'shadow'], window, input.task);
       const production = productionVersion === null
         ? { requests: 0, errors: 0, errorRate: 0, latencyP95Ms: null, labels: 0, feedbackScore: null }
-        : await side(input.model, productionVersion, ['production'], window);
+        : await side(input.model, productionVersion, ['production'], window, input.task);
 
       const failures: string[] = [];
       const notes: string[] = [];

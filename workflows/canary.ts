@@ -6,7 +6,8 @@
  *   all steps pass -> 100 % -> promoted (the pipeline promotes it)
  *   a step fails   -> weight 0 at once -> rolled back, the version rejected with the analysis
  *
- * Too little traffic holds a step longer, up to maxStepDuration, then follows onInsufficientTraffic.
+ * Too little traffic holds a step longer, up to maxStepDuration, then follows onInsufficientTraffic
+ * (promote goes on only if the checks it could make passed).
  * A person may abort (roll back now) or promote now, as Updates that say what they did.
  */
 import {
@@ -83,7 +84,8 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
       const analysis = await deploy.analyseCanary({
         model: input.model, version: input.version, task: input.task, since, until: new Date().toISOString(), thresholds: spec,
       });
-      if (analysis.sufficient || held >= limitMs || !analysis.passed) return analysis;
+      // too few requests say little either way (a distribution over five answers is noise): hold on
+      if (analysis.sufficient || held >= limitMs) return analysis;
       status.holding = true;
     }
   }
@@ -95,10 +97,12 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
       const analysis = await runStep();
       if (!analysis) break;
       status.analyses.push(analysis);
-      if (!analysis.passed) return await rollBack('analysis', { step: i + 1, weight, analysis });
-      if (!analysis.sufficient && spec.onInsufficientTraffic === 'rollback') {
-        return await rollBack('insufficient_traffic', { step: i + 1, weight, analysis });
+      if (!analysis.sufficient) {
+        // held as long as allowed: the request's policy decides, but a failing check never goes on
+        if (spec.onInsufficientTraffic === 'rollback' || !analysis.passed) return await rollBack('insufficient_traffic', { step: i + 1, weight, analysis });
+        continue;
       }
+      if (!analysis.passed) return await rollBack('analysis', { step: i + 1, weight, analysis });
     }
     if (command) {
       Object.assign(status, { decidedBy: who(command), comment: command.comment ?? null });

@@ -129,6 +129,30 @@ test('a shadow canary sees a mirror of live requests but its answers are never r
   assert.equal((await production()).productionVersion, pipeline.modelVersion, 'then promoted');
 });
 
+test('a canary without enough traffic is held up to maxStepDuration, then rolled back, or promoted when the request says so', async () => {
+  const prod = (await production()).productionVersion;
+  const quiet = { steps: [20], stepDuration: '1s', maxStepDuration: '3s', minRequests: 1000 };
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, canary: quiet }) });
+  const held = await t.waitFor(started.body.id, (p) => p.canary?.holding === true || p.status !== 'running');
+  assert.equal(held.canary.holding, true, 'the step is held past its duration, waiting for traffic');
+  const ended = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(ended.status, 'rejected');
+  assert.equal(ended.reason, 'canary');
+  assert.equal(ended.canary.reason, 'insufficient_traffic');
+  const [analysis] = ended.canary.analyses;
+  assert.equal(analysis.sufficient, false);
+  assert.ok(Date.parse(analysis.window.until) - Date.parse(analysis.window.since) >= 3000, 'judged over the whole held window');
+  assert.equal((await production()).productionVersion, prod);
+
+  const lenientOnTraffic = await t.api('POST', '/v1/pipelines', {
+    body: weatherRequest({ approval: { required: false }, canary: { ...quiet, maxStepDuration: '1s', onInsufficientTraffic: 'promote' } }),
+  });
+  const promoted = await t.waitFor(lenientOnTraffic.body.id, (p) => p.status !== 'running');
+  assert.equal(promoted.status, 'completed', JSON.stringify(promoted));
+  assert.equal(promoted.canary.reason, 'passed');
+  assert.equal((await production()).productionVersion, promoted.modelVersion);
+});
+
 /** a pipeline whose canary holds its first step for an hour, for a person to act on */
 async function canaryInProgress(steps = [10, 50]) {
   const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, canary: { steps, stepDuration: '1h' } }) });
