@@ -95,13 +95,21 @@ export function createModelServer(deps: ModelServerDeps) {
     return value;
   }
 
-  /** a deployment changed: read it again and load its versions before traffic reaches them */
+  /**
+   * A deployment changed: read it again and load its versions, then switch to it, so no request
+   * pays for a cold load. Until then requests follow the deployment as it was.
+   */
+  const generation = new Map<string, number>();
   async function refresh(name: string) {
-    deployments.delete(name);
+    const mine = (generation.get(name) ?? 0) + 1;
+    generation.set(name, mine);
     try {
-      const d = await deployment(name);
+      const d = await readDeployment(name);
       await Promise.all([d?.production, d?.canary].filter((v): v is ServedVersion => !!v).map((v) => bundle(v.artifactKey)));
+      // two changes in quick succession: the later one wins, however the reads interleave
+      if (generation.get(name) === mine) deployments.set(name, { at: Date.now(), value: Promise.resolve(d) });
     } catch (err) {
+      deployments.delete(name); // read afresh by the next request
       log(`serving: could not warm ${name}: ${(err as Error).message}`);
     }
   }

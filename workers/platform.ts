@@ -118,6 +118,8 @@ export async function startPlatform(config: Config, opts: {
     const metrics = createMetrics();
     const predictionLog = createPredictionLog({
       db: database!.db, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, log,
+      // embedded PGlite writes on this thread: smaller batches keep each pause of the event loop short
+      batchSize: database!.kind === 'pglite' ? 200 : 1_000,
       onDrop: (n) => metrics.predictionLogDropped.inc(n),
     });
     modelServer = createModelServer({
