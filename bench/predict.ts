@@ -4,7 +4,8 @@
  * beside a bare Hono route that parses the same JSON, in the same run, with autocannon at 50
  * connections: one instance of 4 features, and a batch of 100.
  * BENCH_DATABASE_URL=postgres://... measures the production layout instead: an API-only process on
- * PostgreSQL (the database must exist; it is migrated).
+ * PostgreSQL (the database must exist; it is migrated). BENCH_PROFILE=<dir> writes a CPU profile of
+ * that API process for the single-instance case only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -87,6 +88,11 @@ async function main() {
     const predictUrl = `${servingBase}/v1/models/weather:predict`;
     const bareUrl = `http://127.0.0.1:${barePort}/v1/models/weather:predict`;
     await load(predictUrl, viewer, one); // warm-up pass, not reported
+    if (process.env.BENCH_PROFILE) {
+      // profiling: one case only, so the profile is of it
+      console.log(await load(predictUrl, viewer, one));
+      return;
+    }
     const rows = [
       ['Perennial predict, 1 instance, logging on', await load(predictUrl, viewer, one)],
       ['bare Hono route, same JSON, 1 instance', await load(bareUrl, viewer, one)],
