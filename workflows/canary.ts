@@ -16,7 +16,7 @@ import {
 import type { OrchestrationActivities } from '../activities';
 import type { CanaryAnalysis, CanarySpec, ModelTask } from '../activities/types';
 import {
-  abortCanaryUpdate, CanaryRefusal, canaryStatusQuery, promoteCanaryUpdate, type CanaryStatus, type DecisionInput,
+  abortCanaryUpdate, CanaryRefusal, canaryStatusQuery, mayDecide, promoteCanaryUpdate, type CanaryStatus, type DecisionInput,
 } from './definitions';
 import { msOf } from './durations';
 
@@ -28,7 +28,6 @@ export interface CanaryInput {
   spec: CanarySpec;
 }
 
-const roleRank = { viewer: 0, operator: 1, approver: 2, admin: 3 } as const;
 
 export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   const { spec } = input;
@@ -44,7 +43,7 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
     if (status.outcome !== null || command) {
       throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} has already ended (${status.outcome ?? 'ending'}).`, CanaryRefusal.notRunning);
     }
-    if (roleRank[d.by.role] < roleRank.approver) {
+    if (!mayDecide(d.by)) {
       throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not abort or promote a canary; approver is needed.`, CanaryRefusal.forbidden);
     }
   };

@@ -11,6 +11,9 @@ export interface DecisionInput {
   by: Principal;
   comment?: string;
 }
+/** approving, rejecting, aborting and promoting a canary need the approver role (or admin) */
+export const mayDecide = (by: Principal) => by.role === 'approver' || by.role === 'admin';
+
 export const approveUpdate = defineUpdate<PipelineStatus, [DecisionInput]>('approve');
 export const rejectUpdate = defineUpdate<PipelineStatus, [DecisionInput]>('reject');
 

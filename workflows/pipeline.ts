@@ -23,14 +23,13 @@ type TrainOutcome =
   | { artifactKey: string; backend: string; cachedFrom: { version: number; pipelineId: string } };
 const isTuned = (t: TrainOutcome): t is TrainResult & { trials: TrialResult[]; bestTrial: number } => 'trials' in t;
 import {
-  approveUpdate, DecisionRefusal, ModelNameKey, PipelineStageKey, rejectUpdate, statusQuery, type DecisionInput,
+  approveUpdate, DecisionRefusal, mayDecide, ModelNameKey, PipelineStageKey, rejectUpdate, statusQuery, type DecisionInput,
 } from './definitions';
 import { checkGates } from './gates';
 import {
   initialStatus, type PipelineInput, type PipelineStatus, type PipelineStatusName, type RejectionReason, type StageName,
 } from './status';
 
-const roleRank = { viewer: 0, operator: 1, approver: 2, admin: 3 } as const;
 const nonRetryableData = ['DatasetError'];
 
 export async function trainingPipeline(input: PipelineInput): Promise<PipelineStatus> {
@@ -66,7 +65,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     if (status.status !== 'awaiting_approval' || decision) {
       throw ApplicationFailure.nonRetryable(`Pipeline ${id} is not awaiting approval (status: ${status.status}, stage: ${status.stage}).`, DecisionRefusal.notAwaiting);
     }
-    if (roleRank[d.by.role] < roleRank.approver) {
+    if (!mayDecide(d.by)) {
       throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not decide on promotions; approver is needed.`, DecisionRefusal.forbidden);
     }
     if (input.requestedBy && d.by.keyId === input.requestedBy.keyId) {
