@@ -3,7 +3,8 @@
  * it with production over a window of the prediction log. Writes are idempotent (Temporal retries
  * activities); every weight change reaches the API replicas through the models table's NOTIFY trigger.
  */
-import { and, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, eq, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { auditEvents, feedback, models, modelVersions, predictions, type CanaryMode } from '../db/schema';
 import { jensenShannonDistance } from '../ml/drift';
@@ -59,6 +60,19 @@ export function createDeploymentActivities({ db }: { db: Db }) {
   }
 
   return {
+    /**
+     * One canary per model at a time: takes the model's canary slot for this version, or fails
+     * (retryably) naming the version that holds it, so the rollout waits its turn.
+     */
+    async claimCanarySlot(input: { model: string; version: number }): Promise<void> {
+      const taken = await db.update(models).set({ canaryVersion: input.version, updatedAt: new Date() })
+        .where(and(eq(models.name, input.model), or(isNull(models.canaryVersion), eq(models.canaryVersion, input.version))))
+        .returning({ name: models.name });
+      if (taken.length) return;
+      const [m] = await db.select({ canaryVersion: models.canaryVersion }).from(models).where(eq(models.name, input.model));
+      throw ApplicationFailure.retryable(`Version ${m?.canaryVersion} of ${input.model} is in canary; v${input.version} waits for it to end.`, 'CanarySlotTaken');
+    },
+
     /** The canary takes `weight` percent of traffic (split) or of the mirror (shadow). */
     async setCanaryWeight(input: { pipelineId: string; model: string; version: number; weight: number; mode: CanaryMode; step: number }) {
       await db.transaction(async (tx) => {
@@ -78,8 +92,9 @@ export function createDeploymentActivities({ db }: { db: Db }) {
       await db.transaction(async (tx) => {
         await tx.update(models).set({ canaryVersion: null, canaryWeight: 0, updatedAt: new Date() })
           .where(and(eq(models.name, input.model), eq(models.canaryVersion, input.version)));
+        // (approved or candidate: aborted while it waited for another canary to end)
         await tx.update(modelVersions).set({ status: 'rejected', updatedAt: new Date() })
-          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version), eq(modelVersions.status, 'canary')));
+          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version), inArray(modelVersions.status, ['canary', 'approved', 'candidate'])));
         await tx.insert(auditEvents).values({
           actor: input.actor, action: 'canary_rollback', modelName: input.model, version: input.version, pipelineId: input.pipelineId,
           details: { reason: input.reason, ...(input.details as object) }, idempotencyKey: `${input.pipelineId}:canary:rollback`,

@@ -129,7 +129,7 @@ export const CanaryAnalysisSchema = z.record(z.string(), z.unknown()).openapi({
 });
 export const CanaryStatusSchema = z.object({
   workflowId: z.string(), model: z.string(), version: z.number(), mode: z.enum(['split', 'shadow']),
-  step: z.number(), steps: z.array(z.number()), trafficPercent: z.number(), holding: z.boolean(),
+  step: z.number(), steps: z.array(z.number()), trafficPercent: z.number(), holding: z.boolean(), waiting: z.boolean(),
   analyses: z.array(CanaryAnalysisSchema), outcome: z.enum(['promoted', 'rolled_back']).nullable(),
   reason: z.string().nullable(), decidedBy: z.string().nullable(), comment: z.string().nullable(),
 }).openapi('Canary');

@@ -34,7 +34,7 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   const deploy = proxyActivities<OrchestrationActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
   const status: CanaryStatus = {
     workflowId: workflowInfo().workflowId, model: input.model, version: input.version, mode: spec.mode, step: 0, steps: spec.steps,
-    trafficPercent: 0, holding: false, analyses: [], outcome: null, reason: null, decidedBy: null, comment: null,
+    trafficPercent: 0, holding: false, waiting: false, analyses: [], outcome: null, reason: null, decidedBy: null, comment: null,
   };
   let command: (DecisionInput & { kind: 'abort' | 'promote' }) | undefined;
 
@@ -47,13 +47,19 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
       throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not abort or promote a canary; approver is needed.`, CanaryRefusal.forbidden);
     }
   };
+  const validatePromote = (d: DecisionInput) => {
+    validate(d);
+    if (status.waiting) {
+      throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} waits for another version's canary to end: it cannot be promoted before it has run.`, CanaryRefusal.notRunning);
+    }
+  };
   const order = (kind: 'abort' | 'promote') => async (d: DecisionInput) => {
     command = { ...d, kind };
     await condition(() => status.outcome !== null);
     return status;
   };
   setHandler(abortCanaryUpdate, order('abort'), { validator: validate });
-  setHandler(promoteCanaryUpdate, order('promote'), { validator: validate });
+  setHandler(promoteCanaryUpdate, order('promote'), { validator: validatePromote });
 
   const who = (d: DecisionInput) => `${d.by.name} (${d.by.keyId})`;
 
@@ -89,7 +95,28 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
     }
   }
 
+  // another version's canary of this model goes first: wait for its end (retried, durably)
+  const slot = proxyActivities<OrchestrationActivities>({
+    startToCloseTimeout: '1 minute', retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+
+  /** true once this version holds the slot; false when a person aborted while it waited */
+  async function claimSlot(): Promise<boolean> {
+    status.waiting = true;
+    const scope = new CancellationScope();
+    const claim = scope.run(() => slot.claimCanarySlot({ model: input.model, version: input.version }));
+    const claimed = await Promise.race([claim.then(() => true), condition(() => command !== undefined).then(() => false)]);
+    if (!claimed) {
+      scope.cancel();
+      await claim.catch(() => undefined);
+      Object.assign(status, { decidedBy: who(command!), comment: command!.comment ?? null });
+    }
+    status.waiting = false;
+    return claimed;
+  }
+
   try {
+    if (!(await claimSlot())) return await rollBack('aborted', { step: 0, comment: command?.comment ?? null }, who(command!));
     for (const [i, weight] of spec.steps.entries()) {
       Object.assign(status, { step: i + 1, trafficPercent: weight, holding: false });
       await deploy.setCanaryWeight({ pipelineId: input.pipelineId, model: input.model, version: input.version, weight, mode: spec.mode, step: i + 1 });

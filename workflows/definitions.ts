@@ -39,6 +39,8 @@ export interface CanaryStatus {
   trafficPercent: number;
   /** true while a step is held longer for want of traffic */
   holding: boolean;
+  /** true while another version's canary of the same model runs: one canary per model at a time */
+  waiting: boolean;
   analyses: CanaryAnalysis[];
   outcome: 'promoted' | 'rolled_back' | null;
   /** why it ended: passed, analysis, insufficient_traffic, aborted, promoted_now, cancelled */

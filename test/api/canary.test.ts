@@ -188,6 +188,34 @@ test('abort rolls the canary back at once; promoteNow promotes it; both need an 
   assert.equal(await versionStatus(prod), 'archived');
 });
 
+test('two canaries of one model take turns: the second waits (and may be aborted while it waits), then runs', async () => {
+  const first = await canaryInProgress([10, 50]);
+  const startWaiting = async () => {
+    const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, canary: { steps: [20], stepDuration: '1h' } }) });
+    return t.waitFor(started.body.id, (p) => p.stage === 'canary' && p.canary?.waiting === true);
+  };
+  const second = await startWaiting();
+  assert.equal((await production()).canaryVersion, first.modelVersion, 'the first keeps the canary slot');
+  const early = await t.api('POST', `/v1/pipelines/${second.id}/canary/promote`, { token: approver });
+  assert.equal(early.status, 409);
+  assert.match(early.body.error.message, /waits for another version's canary/);
+
+  const third = await startWaiting();
+  const dropped = await t.api('POST', `/v1/pipelines/${third.id}/canary/abort`, { token: approver, body: { comment: 'not needed' } });
+  assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
+  assert.equal(dropped.body.canary.reason, 'aborted');
+  assert.equal((await t.waitFor(third.id, (p) => p.status !== 'running')).reason, 'canary');
+  assert.equal(await versionStatus(third.modelVersion), 'rejected');
+
+  assert.equal((await t.api('POST', `/v1/pipelines/${first.id}/canary/abort`, { token: approver })).status, 200);
+  const running = await t.waitFor(second.id, (p) => p.canary?.waiting === false && p.canary?.trafficPercent === 20);
+  assert.equal(running.canary.step, 1);
+  assert.equal((await production()).canaryVersion, second.modelVersion, 'then the second takes it');
+  assert.equal((await t.api('POST', `/v1/pipelines/${second.id}/canary/abort`, { token: approver })).status, 200);
+  await t.waitFor(second.id, (p) => p.status === 'rejected');
+  assert.equal((await production()).canaryVersion, null);
+});
+
 test('an API restart during a canary loses neither the weights nor the canary', async () => {
   const running = await canaryInProgress([30, 60]);
   const replica = await startApiReplica(t);
