@@ -29,6 +29,8 @@ export interface AppDeps {
   /** predictions: the deployments in memory, the bundles, the prediction log */
   server: ModelServer;
   metrics?: Metrics;
+  /** how long a looked-up API key is trusted before it is read again (default 5 s) */
+  keyCacheMs?: number;
 }
 
 /**
@@ -59,7 +61,7 @@ async function readJsonBody(c: Context, maxBytes: number, tooLarge: () => ApiErr
   }
 }
 
-export function createApp({ config, database, client, server, metrics = createMetrics() }: AppDeps) {
+export function createApp({ config, database, client, server, metrics = createMetrics(), keyCacheMs }: AppDeps) {
   const { db } = database;
   const app = newRouter();
   app.onError(handleError);
@@ -90,7 +92,7 @@ export function createApp({ config, database, client, server, metrics = createMe
   });
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
 
-  const keyCache = createKeyCache();
+  const keyCache = createKeyCache(keyCacheMs);
   app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
   app.route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics));
   // POST /v1/models/weather:predict (the KServe / TF Serving v1 shape); any role may predict

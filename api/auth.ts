@@ -21,12 +21,16 @@ export const BOOTSTRAP_ADMIN: Principal = { keyId: 'bootstrap-admin', name: 'boo
  * to authenticate. A revocation clears this replica's cache at once; other replicas within KEY_CACHE_MS.
  */
 export const KEY_CACHE_MS = 5_000;
-export function createKeyCache() {
+export function createKeyCache(ttlMs = KEY_CACHE_MS) {
   const keys = new Map<string, { principal: Principal; at: number }>();
   return {
     get(hash: string) {
       const hit = keys.get(hash);
-      return hit && Date.now() - hit.at < KEY_CACHE_MS ? hit.principal : undefined;
+      return hit && Date.now() - hit.at < ttlMs ? hit.principal : undefined;
+    },
+    /** a key seen before, however long ago: used only while the database cannot be reached */
+    stale(hash: string) {
+      return keys.get(hash)?.principal;
     },
     set(hash: string, principal: Principal) {
       if (keys.size > 10_000) keys.clear();
@@ -56,8 +60,17 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
       c.set('principal', known);
       return next();
     }
-    const rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
-      .where(and(eq(apiKeys.tokenHash, hash), isNull(apiKeys.revokedAt)));
+    let rows: { id: string; name: string; role: Role }[];
+    try {
+      rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
+        .where(and(eq(apiKeys.tokenHash, hash), isNull(apiKeys.revokedAt)));
+    } catch (err) {
+      // the database is unreachable: a key that was valid moments ago still is (predictions go on)
+      const stale = cache.stale(hash);
+      if (!stale) throw new ApiError(503, 'unavailable', `API keys cannot be checked now: the database does not answer (${(err as Error).message.split('\n')[0]}).`);
+      c.set('principal', stale);
+      return next();
+    }
     if (!rows.length) throw new ApiError(401, 'unauthorized', 'Unknown or revoked token.');
     const principal = { keyId: rows[0].id, name: rows[0].name, role: rows[0].role };
     cache.set(hash, principal);

@@ -86,11 +86,20 @@ export function createModelServer(deps: ModelServerDeps) {
     };
   }
 
+  /** the last deployment read for each model: served on when the database cannot be reached */
+  const lastKnown = new Map<string, Deployment | null>();
   function deployment(name: string): Promise<Deployment | null> {
     const cached = deployments.get(name);
     if (cached && Date.now() - cached.at < ttl) return cached.value;
-    const value = readDeployment(name);
-    value.catch(() => deployments.delete(name));
+    const value = readDeployment(name).then((d) => {
+      lastKnown.set(name, d);
+      return d;
+    }, (err) => {
+      deployments.delete(name);
+      if (!lastKnown.has(name)) throw err;
+      log(`serving: could not re-read ${name}'s deployment (${(err as Error).message.split('\n')[0]}); serving the last one read`);
+      return lastKnown.get(name)!;
+    });
     deployments.set(name, { at: Date.now(), value });
     return value;
   }
@@ -107,7 +116,10 @@ export function createModelServer(deps: ModelServerDeps) {
       const d = await readDeployment(name);
       await Promise.all([d?.production, d?.canary].filter((v): v is ServedVersion => !!v).map((v) => bundle(v.artifactKey)));
       // two changes in quick succession: the later one wins, however the reads interleave
-      if (generation.get(name) === mine) deployments.set(name, { at: Date.now(), value: Promise.resolve(d) });
+      if (generation.get(name) === mine) {
+        lastKnown.set(name, d);
+        deployments.set(name, { at: Date.now(), value: Promise.resolve(d) });
+      }
     } catch (err) {
       deployments.delete(name); // read afresh by the next request
       log(`serving: could not warm ${name}: ${(err as Error).message}`);

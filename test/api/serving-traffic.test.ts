@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { createDeploymentActivities } from '../../activities/deployment';
+import { LocalArtifactStore } from '../../activities/artifacts';
+import { createApp } from '../../api/app';
 import { createPredictionLog } from '../../api/prediction-log';
-import { feedback, models, predictions } from '../../db/schema';
+import { createModelServer } from '../../api/serving';
+import { apiKeys, datasets, feedback, models, modelVersions, predictions } from '../../db/schema';
 import { openTestDatabase } from '../helpers/database';
 import { startApiReplica, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 import { weatherDays } from '../helpers/traffic';
@@ -155,4 +158,45 @@ test('while the database is unreachable the prediction log holds a bounded buffe
   assert.equal(written.filter((r) => r.id.startsWith('shutdown-')).length, 30);
   const [m] = await t.database.db.select().from(models).where(eq(models.name, 'weather'));
   assert.equal(m.productionVersion, 1, 'serving state is untouched');
+});
+
+test('predictions go on while the database is unreachable: the last deployment and the keys already seen are trusted', async () => {
+  // an API on a database of its own (a copy of the registry), which then goes away
+  const own = await openTestDatabase();
+  await own.db.insert(datasets).values(await t.database.db.select().from(datasets));
+  await own.db.insert(models).values(await t.database.db.select().from(models));
+  await own.db.insert(modelVersions).values(await t.database.db.select().from(modelVersions));
+  await own.db.insert(apiKeys).values(await t.database.db.select().from(apiKeys));
+  const messages: string[] = [];
+  const predictionLog = createPredictionLog({ db: own.db, log: (m) => messages.push(m) });
+  const server = createModelServer({
+    database: own, artifacts: new LocalArtifactStore(t.config.artifactsDir), backend: 'wasm', predictionLog, log: (m) => messages.push(m),
+    cacheTtlMs: 0, // re-read the deployment on every request, so this test sees what happens when the read fails
+  });
+  await server.start();
+  const app = createApp({ config: t.config, database: own, client: t.platform.client, server, keyCacheMs: 0 });
+  const predict = () => app.request('/v1/models/weather:predict', {
+    method: 'POST', headers: { authorization: `Bearer ${viewer}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [day] }),
+  });
+  try {
+    const before = await predict();
+    assert.equal(before.status, 200);
+    const version = (await before.json() as any).modelVersion;
+    await own.close();
+
+    const during = await predict();
+    assert.equal(during.status, 200, await during.clone().text());
+    assert.equal((await during.json() as any).modelVersion, version);
+    assert.ok(messages.some((m) => /serving the last one read/.test(m)), messages.join('\n'));
+    const ready = await app.request('/readyz');
+    assert.equal(ready.status, 503);
+    assert.deepEqual((await ready.json() as any).down, ['database']);
+    const unknown = await app.request('/v1/models/weather:predict', {
+      method: 'POST', headers: { authorization: 'Bearer pk_never-seen', 'content-type': 'application/json' }, body: JSON.stringify({ instances: [day] }),
+    });
+    assert.equal(unknown.status, 503, 'a key never seen is not trusted blindly');
+    assert.match((await unknown.json() as any).error.message, /API keys cannot be checked now/);
+  } finally {
+    await server.close();
+  }
 });
