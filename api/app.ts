@@ -42,14 +42,20 @@ async function readJsonBody(c: Context, maxBytes: number, tooLarge: () => ApiErr
   let text: string;
   if (incoming && !incoming.readableEnded && !incoming.readableDidRead) {
     if (Number(incoming.headers['content-length'] ?? 0) > maxBytes) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of incoming) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk as Buffer);
-    }
-    text = Buffer.concat(chunks).toString('utf8');
+    text = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      incoming.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          incoming.removeAllListeners('data');
+          incoming.resume(); // drain the rest unread
+          reject(tooLarge());
+        } else chunks.push(chunk);
+      });
+      incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+      incoming.once('error', reject);
+    });
   } else {
     text = await c.req.text();
     if (Buffer.byteLength(text) > maxBytes) throw tooLarge();

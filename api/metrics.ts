@@ -29,13 +29,21 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const children = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
   const middleware: MiddlewareHandler = async (c, next) => {
     const start = process.hrtime.bigint();
     await next();
     const route = c.res.status === 404 && routePath(c, -1) === '*' ? 'unmatched' : routePath(c, -1) || 'unmatched';
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    latency.observe({ method: c.req.method, route }, seconds);
+    // label children cached per route: prom-client would otherwise hash the labels on every request
+    const key = `${c.req.method} ${route} ${c.res.status}`;
+    let child = children.get(key);
+    if (!child) {
+      child = { requests: requests.labels(c.req.method, route, String(c.res.status)), latency: latency.labels(c.req.method, route) };
+      children.set(key, child);
+    }
+    child.requests.inc();
+    child.latency.observe(seconds);
   };
   return { registry, middleware, pipelinesStarted, predictions, predictionLogDropped };
 }

@@ -28,10 +28,11 @@ export function compileForward(model: LayersModel): Forward | null {
   if (!layers.length) return null;
   const widest = Math.max(...layers.map((l) => Math.max(l.inputs, l.units)));
 
+  // scratch space reused across calls: the forward pass is synchronous, so calls never overlap
+  const scratch = [new Float64Array(widest), new Float64Array(widest)];
   return (x, rows) => {
     const out = new Float32Array(rows * layers[layers.length - 1].units);
-    let a = new Float64Array(widest);
-    let z = new Float64Array(widest);
+    let [a, z] = scratch;
     for (let r = 0; r < rows; r++) {
       const first = layers[0].inputs;
       for (let i = 0; i < first; i++) a[i] = x[r * first + i];

@@ -116,6 +116,7 @@ export async function startPlatform(config: Config, opts: {
   let apiUrl: string | undefined;
   if (parts.api) {
     const metrics = createMetrics();
+    const predictionCounters = new Map<string, { inc(n: number): void }>();
     const predictionLog = createPredictionLog({
       db: database!.db, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, log,
       // embedded PGlite writes on this thread: smaller batches keep each pause of the event loop short
@@ -124,7 +125,12 @@ export async function startPlatform(config: Config, opts: {
     });
     modelServer = createModelServer({
       database: database!, artifacts, backend: config.tfBackend, predictionLog, log,
-      onPrediction: (model, version, role, n) => metrics.predictions.inc({ model, version: String(version), role }, n),
+      onPrediction: (model, version, role, n) => {
+        const key = `${model}\0${version}\0${role}`;
+        let counter = predictionCounters.get(key);
+        if (!counter) predictionCounters.set(key, counter = metrics.predictions.labels({ model, version: String(version), role }));
+        counter.inc(n);
+      },
     });
     new Gauge({
       name: 'perennial_prediction_log_pending', help: 'Prediction log rows waiting to be written', registers: [metrics.registry],
