@@ -11,7 +11,7 @@ import { jensenShannonDistance } from '../ml/drift';
 import type { CanaryAnalysis, CanarySide, CanarySpec, ModelTask } from './types';
 
 /** p95 latencies under this are all "fast": their ratio is noise, not a regression */
-export const LATENCY_FLOOR_MS = 1;
+const LATENCY_FLOOR_MS = 1;
 const REGRESSION_BINS = 10;
 
 export function createDeploymentActivities({ db }: { db: Db }) {

@@ -32,6 +32,22 @@ export interface RegisterCandidateInput {
 const isUniqueViolation = (err: unknown) =>
   (err as { code?: string })?.code === '23505' || (err as { cause?: { code?: string } })?.cause?.code === '23505';
 
+/**
+ * Puts a version in production, inside the caller's transaction: the current production version
+ * is archived, and a canary that becomes production stops being a canary. Promotion and rollback
+ * both go through here. Returns the version that was in production before, if any.
+ */
+export async function makeProduction(tx: Pick<Db, 'select' | 'update'>, model: string, version: number): Promise<number | null> {
+  const isOtherProduction = and(eq(modelVersions.modelName, model), eq(modelVersions.status, 'production'), ne(modelVersions.version, version));
+  const [previous] = await tx.select({ version: modelVersions.version }).from(modelVersions).where(isOtherProduction);
+  await tx.update(modelVersions).set({ status: 'archived', updatedAt: new Date() }).where(isOtherProduction);
+  await tx.update(modelVersions).set({ status: 'production', updatedAt: new Date() })
+    .where(and(eq(modelVersions.modelName, model), eq(modelVersions.version, version)));
+  await tx.update(models).set({ productionVersion: version, updatedAt: sql`now()` }).where(eq(models.name, model));
+  await tx.update(models).set({ canaryVersion: null, canaryWeight: 0 }).where(and(eq(models.name, model), eq(models.canaryVersion, version)));
+  return previous?.version ?? null;
+}
+
 export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
   async function audit(event: typeof auditEvents.$inferInsert) {
     await db.insert(auditEvents).values(event).onConflictDoNothing({ target: auditEvents.idempotencyKey });
@@ -136,19 +152,10 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
     /** The version becomes production (and stops being the canary); the one before it is archived. One transaction. */
     async promoteVersion(input: { pipelineId: string; model: string; version: number; actor: string }) {
       await db.transaction(async (tx) => {
-        const previous = await tx.select({ version: modelVersions.version }).from(modelVersions)
-          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.status, 'production'), ne(modelVersions.version, input.version)));
-        await tx.update(modelVersions).set({ status: 'archived', updatedAt: new Date() })
-          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.status, 'production'), ne(modelVersions.version, input.version)));
-        await tx.update(modelVersions).set({ status: 'production', updatedAt: new Date() })
-          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
-        await tx.update(models).set({ productionVersion: input.version, updatedAt: sql`now()` }).where(eq(models.name, input.model));
-        // a canary that is promoted stops being a canary
-        await tx.update(models).set({ canaryVersion: null, canaryWeight: 0 })
-          .where(and(eq(models.name, input.model), eq(models.canaryVersion, input.version)));
+        const previousVersion = await makeProduction(tx, input.model, input.version);
         await tx.insert(auditEvents).values({
           actor: input.actor, action: 'promote', modelName: input.model, version: input.version, pipelineId: input.pipelineId,
-          details: { previousVersion: previous[0]?.version ?? null }, idempotencyKey: `${input.pipelineId}:promote`,
+          details: { previousVersion }, idempotencyKey: `${input.pipelineId}:promote`,
         }).onConflictDoNothing({ target: auditEvents.idempotencyKey });
       });
     },

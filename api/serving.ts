@@ -16,7 +16,6 @@ import { predictInstances, servable, type InstanceError, type Prediction, type S
 import { ApiError, conflict, notFound } from './errors';
 import type { PredictionLog, PredictionRow } from './prediction-log';
 
-export type { Prediction };
 
 export interface ServedVersion { version: number; artifactKey: string }
 export interface Deployment {
@@ -164,8 +163,6 @@ export function createModelServer(deps: ModelServerDeps) {
       const names = await db.select({ name: models.name }).from(models);
       await Promise.all(names.map((n) => refresh(n.name)));
     },
-
-    deployment,
 
     async predict(name: string, instances: Record<string, unknown>[], opts: { entityKey?: string } = {}):
     Promise<{ predictions: Prediction[]; modelVersion: number; predictionIds: string[] }> {

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { json, newRouter } from '../router';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
+import { makeProduction } from '../../activities/registry';
 import { auditEvents, datasets, models, modelVersions } from '../../db/schema';
 import { requireRole } from '../auth';
 import { modelCard, modelCardMarkdown } from '../model-card';
@@ -96,11 +97,7 @@ export function modelRoutes(db: Db) {
       if (!['archived', 'approved'].includes(target.status)) {
         throw conflict(`Version ${target.version} is ${target.status}: only an archived or approved version can take production back.`);
       }
-      await tx.update(modelVersions).set({ status: 'archived', updatedAt: new Date() })
-        .where(and(eq(modelVersions.modelName, name), eq(modelVersions.version, model.productionVersion)));
-      await tx.update(modelVersions).set({ status: 'production', updatedAt: new Date() })
-        .where(and(eq(modelVersions.modelName, name), eq(modelVersions.version, target.version)));
-      await tx.update(models).set({ productionVersion: target.version, updatedAt: new Date() }).where(eq(models.name, name));
+      await makeProduction(tx, name, target.version);
       await tx.insert(auditEvents).values({
         actor: `${by.name} (${by.keyId})`, action: 'rollback', modelName: name, version: target.version,
         details: { fromVersion: model.productionVersion, comment: body.comment ?? null },
