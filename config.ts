@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DURATION_MESSAGE, DURATION_PATTERN, msOf } from './common/durations';
+import { TASK_QUEUES } from './common/names';
 
 /**
  * The one place that reads the environment. Every entry point (npm start, the API server,
  * the orchestration and training workers, scripts) calls loadConfig() and gets the same
  * validated, defaulted view of it, or one readable error naming every bad variable.
  */
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration such as "90s", "10m" or "72h"');
+const duration = z.string().regex(DURATION_PATTERN, DURATION_MESSAGE);
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -20,8 +22,8 @@ const EnvSchema = z.object({
   PERENNIAL_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   PERENNIAL_TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
-  PERENNIAL_TASK_QUEUE: z.string().default('perennial'),
-  PERENNIAL_TRAINING_TASK_QUEUE: z.string().default('perennial-training'),
+  PERENNIAL_TASK_QUEUE: z.string().default(TASK_QUEUES.orchestration),
+  PERENNIAL_TRAINING_TASK_QUEUE: z.string().default(TASK_QUEUES.training),
   PERENNIAL_TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   PERENNIAL_TRAINING_SLOTS: z.coerce.number().int().min(1).default(1),
   PERENNIAL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
@@ -67,13 +69,6 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-/** "90s", "10m", "72h", "500ms" -> milliseconds */
-export function durationMs(d: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new ConfigError(`not a duration: ${d}`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -102,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trainingSlots: e.PERENNIAL_TRAINING_SLOTS,
     maxBodyBytes: e.PERENNIAL_MAX_BODY_BYTES,
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
-    sourceTimeoutMs: durationMs(e.PERENNIAL_SOURCE_TIMEOUT),
+    sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     logLevel: e.PERENNIAL_LOG_LEVEL,
     predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY },
   };

@@ -12,13 +12,12 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dataContracts, datasets } from '../db/schema';
-import type { ArtifactStore } from './artifacts';
+import type { ArtifactStore } from '../db/artifacts';
 import { describeColumns, profile, quoteIdent, sourceSql, withDuckDb } from './duckdb';
 import { datasetError, fetchSource } from './sources';
-import type {
-  ColumnSchema, ContractColumn, CsvOptions, DatasetFormat, DatasetSpec, DatasetStatistics, DatasetVersion, ModelTask, ValidationOptions,
-  ValidationReport,
-} from './types';
+import type { ContractColumn, DatasetStatistics, DatasetVersion, ValidationReport } from '../common/domain';
+import type { CsvOptions, DatasetSpec, ValidationOptions } from '../common/pipeline-request';
+import type { DatasetFormat, ModelTask } from '../common/vocabulary';
 import {
   checkAgainstContract, checkDuplicates, checkUsable, contractFrom, DEFAULT_VALIDATION, Findings, type Measurements,
 } from './validation';
@@ -149,7 +148,7 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
   async function sourceOf(hash: string) {
     const [d] = await db.select().from(datasets).where(eq(datasets.hash, hash));
     if (!d) throw datasetError(`Dataset version ${hash} is not in the registry.`);
-    return { row: d, source: sourceSql(await artifacts.localPath(d.artifactKey), d.format as DatasetFormat, d.readOptions as CsvOptions) };
+    return { row: d, source: sourceSql(await artifacts.localPath(d.artifactKey), d.format, d.readOptions) };
   }
 
   return {
@@ -166,8 +165,8 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
         const [existing] = await db.select().from(datasets).where(eq(datasets.hash, hash));
         if (existing) {
           return {
-            hash, rows: existing.rows, format: existing.format as DatasetFormat, readOptions: existing.readOptions as CsvOptions, artifactKey: existing.artifactKey,
-            sizeBytes: existing.sizeBytes, columns: existing.schema as ColumnSchema[], deduplicated: true,
+            hash, rows: existing.rows, format: existing.format, readOptions: existing.readOptions, artifactKey: existing.artifactKey,
+            sizeBytes: existing.sizeBytes, columns: existing.schema, deduplicated: true,
           };
         }
         const head = await readHead(local.file);
@@ -214,7 +213,7 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
     }): Promise<ValidationReport> {
       const opts = { ...DEFAULT_VALIDATION, ...input.options };
       const current = await sourceOf(input.dataset.hash);
-      const stats = current.row.statistics as DatasetStatistics;
+      const stats = current.row.statistics;
       const f = new Findings();
       const { task, features } = checkUsable(f, input.dataset, stats, input.target, input.features, input.task);
       checkDuplicates(f, stats, opts);
@@ -222,10 +221,10 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
       const [contract] = await db.select().from(dataContracts).where(eq(dataContracts.modelName, input.model));
       if (contract && input.dataset.rows > 0) {
         const previous = await sourceOf(contract.previousHash);
-        const previousStats = previous.row.statistics as DatasetStatistics;
+        const previousStats = previous.row.statistics;
         const measured = await withDuckDb((conn) =>
-          measure(conn, contract.columns as ContractColumn[], previousStats, stats, previous.source, current.source));
-        checkAgainstContract(f, opts, contract.columns as ContractColumn[], stats, previousStats, measured, input.target);
+          measure(conn, contract.columns, previousStats, stats, previous.source, current.source));
+        checkAgainstContract(f, opts, contract.columns, stats, previousStats, measured, input.target);
       }
 
       if (f.passed) {

@@ -6,9 +6,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { auditEvents, feedback, models, modelVersions, predictions, type CanaryMode } from '../db/schema';
+import { SystemActors, type Actor } from '../common/actors';
+import { ErrorTypes } from '../common/names';
+import { writeAudit } from '../db/audit';
+import { feedback, models, modelVersions, predictions } from '../db/schema';
+import type { CanaryMode } from '../common/vocabulary';
 import { jensenShannonDistance } from '../ml/drift';
-import type { CanaryAnalysis, CanarySide, CanarySpec, ModelTask } from './types';
+import type { CanaryAnalysis, CanarySide } from '../common/pipeline-status';
+import type { CanarySpec } from '../common/pipeline-request';
+import type { ModelTask } from '../common/vocabulary';
 
 /** p95 latencies under this are all "fast": their ratio is noise, not a regression */
 const LATENCY_FLOOR_MS = 1;
@@ -70,7 +76,7 @@ export function createDeploymentActivities({ db }: { db: Db }) {
         .returning({ name: models.name });
       if (taken.length) return;
       const [m] = await db.select({ canaryVersion: models.canaryVersion }).from(models).where(eq(models.name, input.model));
-      throw ApplicationFailure.retryable(`Version ${m?.canaryVersion} of ${input.model} is in canary; v${input.version} waits for it to end.`, 'CanarySlotTaken');
+      throw ApplicationFailure.retryable(`Version ${m?.canaryVersion} of ${input.model} is in canary; v${input.version} waits for it to end.`, ErrorTypes.canarySlotTaken);
     },
 
     /** The canary takes `weight` percent of traffic (split) or of the mirror (shadow). */
@@ -80,25 +86,25 @@ export function createDeploymentActivities({ db }: { db: Db }) {
           .where(eq(models.name, input.model));
         await tx.update(modelVersions).set({ status: 'canary', updatedAt: new Date() })
           .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version), inArray(modelVersions.status, ['approved', 'candidate', 'canary'])));
-        await tx.insert(auditEvents).values({
-          actor: 'system:canary', action: 'canary_weight', modelName: input.model, version: input.version, pipelineId: input.pipelineId,
+        await writeAudit(tx, {
+          actor: SystemActors.canary, action: 'canary_weight', model: input.model, version: input.version, pipelineId: input.pipelineId,
           details: { weight: input.weight, mode: input.mode, step: input.step }, idempotencyKey: `${input.pipelineId}:canary:${input.step}:${input.weight}`,
-        }).onConflictDoNothing({ target: auditEvents.idempotencyKey });
+        });
       });
     },
 
     /** The canary is rolled back: no traffic at once, the version rejected with the reason and the analysis. */
-    async rollBackCanary(input: { pipelineId: string; model: string; version: number; reason: string; actor: string; details: unknown }) {
+    async rollBackCanary(input: { pipelineId: string; model: string; version: number; reason: string; actor: Actor; details: Record<string, unknown> }) {
       await db.transaction(async (tx) => {
         await tx.update(models).set({ canaryVersion: null, canaryWeight: 0, updatedAt: new Date() })
           .where(and(eq(models.name, input.model), eq(models.canaryVersion, input.version)));
         // (approved or candidate: aborted while it waited for another canary to end)
         await tx.update(modelVersions).set({ status: 'rejected', updatedAt: new Date() })
           .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version), inArray(modelVersions.status, ['canary', 'approved', 'candidate'])));
-        await tx.insert(auditEvents).values({
-          actor: input.actor, action: 'canary_rollback', modelName: input.model, version: input.version, pipelineId: input.pipelineId,
-          details: { reason: input.reason, ...(input.details as object) }, idempotencyKey: `${input.pipelineId}:canary:rollback`,
-        }).onConflictDoNothing({ target: auditEvents.idempotencyKey });
+        await writeAudit(tx, {
+          actor: input.actor, action: 'canary_rollback', model: input.model, version: input.version, pipelineId: input.pipelineId,
+          details: { reason: input.reason, ...input.details }, idempotencyKey: `${input.pipelineId}:canary:rollback`,
+        });
       });
     },
 

@@ -3,7 +3,10 @@
  * columns in SQL. Each call opens an in-memory instance, so activities share no state.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnKind, ColumnSchema, ColumnStatistics, CsvOptions, DatasetFormat, DatasetStatistics } from './types';
+import type { ColumnKind, DatasetFormat } from '../common/vocabulary';
+import type { ColumnSchema } from '../common/pipeline-status';
+import type { ColumnStatistics, DatasetStatistics } from '../common/domain';
+import type { CsvOptions } from '../common/pipeline-request';
 
 export async function withDuckDb<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../db/client';
 import type { BackendPreference } from '../ml/backend';
-import type { ArtifactStore } from './artifacts';
+import type { ArtifactStore } from '../db/artifacts';
 import { createDataActivities } from './data';
 import { createDeploymentActivities } from './deployment';
 import { createRegistryActivities } from './registry';

@@ -2,10 +2,16 @@
  * The model registry, pipeline records and the audit log. Every write is idempotent, keyed by the
  * pipeline (workflow) id and the stage, because Temporal retries activities.
  */
-import { and, desc, eq, max, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, max, sql } from 'drizzle-orm';
+import { personActor, SystemActors, type Actor } from '../common/actors';
+import type { Metrics, ModelVersionRef, Principal, VersionEvaluation } from '../common/domain';
+import type { PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
+import type { PipelineStatus, TrainingStatus } from '../common/pipeline-status';
+import type { Decision, ModelTask, PipelineStatusName, RejectionReason } from '../common/vocabulary';
+import { writeAudit } from '../db/audit';
 import type { Db } from '../db/client';
-import { approvals, auditEvents, models, modelVersions, pipelineRuns, type PipelineStatusName } from '../db/schema';
-import type { Metrics, ModelTask, ModelVersionRef, Principal } from './types';
+import { makeProduction } from '../db/deployments';
+import { approvals, models, modelVersions, pipelineRuns } from '../db/schema';
 
 export interface RegistryDeps {
   db: Db;
@@ -22,8 +28,8 @@ export interface RegisterCandidateInput {
   features: string[];
   params: Record<string, unknown>;
   metrics: Metrics;
-  evaluation?: Record<string, unknown>;
-  training?: Record<string, unknown>;
+  evaluation?: VersionEvaluation;
+  training?: TrainingStatus;
   intendedUse?: string;
   artifactKey: string;
   backend: string;
@@ -32,35 +38,18 @@ export interface RegisterCandidateInput {
 const isUniqueViolation = (err: unknown) =>
   (err as { code?: string })?.code === '23505' || (err as { cause?: { code?: string } })?.cause?.code === '23505';
 
-/**
- * Puts a version in production, inside the caller's transaction: the current production version
- * is archived, and a canary that becomes production stops being a canary. Promotion and rollback
- * both go through here. Returns the version that was in production before, if any.
- */
-export async function makeProduction(tx: Pick<Db, 'select' | 'update'>, model: string, version: number): Promise<number | null> {
-  const isOtherProduction = and(eq(modelVersions.modelName, model), eq(modelVersions.status, 'production'), ne(modelVersions.version, version));
-  const [previous] = await tx.select({ version: modelVersions.version }).from(modelVersions).where(isOtherProduction);
-  await tx.update(modelVersions).set({ status: 'archived', updatedAt: new Date() }).where(isOtherProduction);
-  await tx.update(modelVersions).set({ status: 'production', updatedAt: new Date() })
-    .where(and(eq(modelVersions.modelName, model), eq(modelVersions.version, version)));
-  await tx.update(models).set({ productionVersion: version, updatedAt: sql`now()` }).where(eq(models.name, model));
-  await tx.update(models).set({ canaryVersion: null, canaryWeight: 0 }).where(and(eq(models.name, model), eq(models.canaryVersion, version)));
-  return previous?.version ?? null;
-}
-
 export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
-  async function audit(event: typeof auditEvents.$inferInsert) {
-    await db.insert(auditEvents).values(event).onConflictDoNothing({ target: auditEvents.idempotencyKey });
-  }
-
   return {
-    async recordPipelineStart(input: { pipelineId: string; runId: string; model: string; startedBy?: string; request: unknown }) {
+    async recordPipelineStart(input: {
+      pipelineId: string; runId: string; model: string; startedBy?: string; request: PipelineSpec; trigger?: PipelineTrigger;
+    }) {
       await db.insert(pipelineRuns).values({
         id: input.pipelineId, runId: input.runId, modelName: input.model, startedBy: input.startedBy ?? null, request: input.request,
+        trigger: input.trigger ?? null,
       }).onConflictDoUpdate({ target: pipelineRuns.id, set: { runId: input.runId } });
     },
 
-    async recordPipelineOutcome(input: { pipelineId: string; status: PipelineStatusName; reason?: string; outcome: unknown }) {
+    async recordPipelineOutcome(input: { pipelineId: string; status: PipelineStatusName; reason?: string; outcome: PipelineStatus }) {
       await db.update(pipelineRuns)
         .set({ status: input.status, reason: input.reason ?? null, outcome: input.outcome, endedAt: new Date() })
         .where(eq(pipelineRuns.id, input.pipelineId));
@@ -116,7 +105,7 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
 
     /** A person's decision, or the timeout's, on a candidate: recorded once, audited. */
     async recordDecision(input: {
-      pipelineId: string; model: string; version: number; decision: 'approved' | 'rejected' | 'timed_out';
+      pipelineId: string; model: string; version: number; decision: Decision;
       by?: Principal; comment?: string; at: string;
     }) {
       await db.transaction(async (tx) => {
@@ -130,33 +119,35 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
           approvedAt: input.decision === 'approved' ? new Date(input.at) : null,
           updatedAt: new Date(),
         }).where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
-        await tx.insert(auditEvents).values({
-          actor: input.by ? `${input.by.name} (${input.by.keyId})` : 'system:approval-timeout',
+        await writeAudit(tx, {
+          actor: input.by ? personActor(input.by) : SystemActors.approvalTimeout,
           action: input.decision === 'approved' ? 'approve' : input.decision === 'rejected' ? 'reject' : 'approval_timeout',
-          modelName: input.model, version: input.version, pipelineId: input.pipelineId,
+          model: input.model, version: input.version, pipelineId: input.pipelineId,
           details: { comment: input.comment ?? null }, idempotencyKey: `${input.pipelineId}:decision`,
-        }).onConflictDoNothing({ target: auditEvents.idempotencyKey });
+        });
       });
     },
 
     /** A candidate that failed its quality gates. */
-    async rejectVersion(input: { pipelineId: string; model: string; version: number; reason: string; details: unknown }) {
+    async rejectVersion(input: {
+      pipelineId: string; model: string; version: number; reason: Extract<RejectionReason, 'gates' | 'servability'>; details: Record<string, unknown>;
+    }) {
       await db.update(modelVersions).set({ status: 'rejected', updatedAt: new Date() })
         .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
-      await audit({
-        actor: 'system:pipeline', action: `reject_${input.reason}`, modelName: input.model, version: input.version,
-        pipelineId: input.pipelineId, details: input.details as object, idempotencyKey: `${input.pipelineId}:reject`,
+      await writeAudit(db, {
+        actor: SystemActors.pipeline, action: `reject_${input.reason}`, model: input.model, version: input.version,
+        pipelineId: input.pipelineId, details: input.details, idempotencyKey: `${input.pipelineId}:reject`,
       });
     },
 
     /** The version becomes production (and stops being the canary); the one before it is archived. One transaction. */
-    async promoteVersion(input: { pipelineId: string; model: string; version: number; actor: string }) {
+    async promoteVersion(input: { pipelineId: string; model: string; version: number; actor: Actor }) {
       await db.transaction(async (tx) => {
         const previousVersion = await makeProduction(tx, input.model, input.version);
-        await tx.insert(auditEvents).values({
-          actor: input.actor, action: 'promote', modelName: input.model, version: input.version, pipelineId: input.pipelineId,
+        await writeAudit(tx, {
+          actor: input.actor, action: 'promote', model: input.model, version: input.version, pipelineId: input.pipelineId,
           details: { previousVersion }, idempotencyKey: `${input.pipelineId}:promote`,
-        }).onConflictDoNothing({ target: auditEvents.idempotencyKey });
+        });
       });
     },
   };

@@ -7,12 +7,14 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DatasetSpec } from './types';
+import { ErrorTypes } from '../common/names';
+import type { DatasetSpec } from '../common/pipeline-request';
 
-export const DATASET_ERROR = 'DatasetError';
+export const DATASET_ERROR = ErrorTypes.dataset;
 /** a problem with the data itself: retrying cannot help, so the pipeline ends at once */
 export const datasetError = (message: string) => ApplicationFailure.nonRetryable(message, DATASET_ERROR);
 /** a problem reaching the data that may pass: Temporal retries it */
@@ -68,7 +70,7 @@ async function fromHttp(uri: string, timeoutMs: number): Promise<LocalSource> {
   const name = path.basename(new URL(uri).pathname) || 'download';
   const file = path.join(dir, name);
   try {
-    await pipeline(Readable.fromWeb(res.body as never), fs.createWriteStream(file));
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), fs.createWriteStream(file));
   } catch (err) {
     await cleanup();
     throw transient(`Downloading ${uri} broke off: ${(err as Error).message}`);

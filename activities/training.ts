@@ -8,39 +8,25 @@ import { loadBackend, type BackendPreference } from '../ml/backend';
 import { classificationMetrics, regressionMetrics } from '../ml/metrics';
 import { buildMlp, compileMlp, fitMlp, loadMlp, predictMlp, saveMlp } from '../ml/mlp';
 import {
-  encodeTarget, fitPreprocessor, transformFeatures, type Columns, type Preprocessor,
+  encodeTarget, fitPreprocessor, transformFeatures, type Columns,
 } from '../ml/preprocess';
-import { holdoutSplit, shuffledIndices } from '../ml/random';
-import type { ArtifactStore } from './artifacts';
+import { shuffledIndices } from '../common/random';
+import type { ArtifactStore } from '../db/artifacts';
 import { readModelColumns, readServingRows, sourceSql, withDuckDb } from './duckdb';
-import type {
-  ColumnSchema, DatasetVersion, EvaluateInput, EvaluationResult, ModelTask, ServingSample, TrainInput, TrainProgress, TrainResult, TrainingParams,
-} from './types';
+import type { ColumnSchema } from '../common/pipeline-status';
+import type { DatasetVersion, EvaluationResult, ServingSample } from '../common/domain';
+import type { EvaluateInput, TrainInput, TrainProgress, TrainResult } from './types';
+import type { ModelTask } from '../common/vocabulary';
+import type { TrainingParams } from '../common/pipeline-request';
 import { predictInstances, servable } from '../ml/serving';
+import { derivedInputs, loadBundle, type ModelBundleMeta } from '../ml/bundle';
+import { fairness } from '../ml/fairness';
+import { splitRows } from '../ml/split';
+import { ErrorTypes } from '../common/names';
 
 export interface TrainingDeps {
   artifacts: ArtifactStore;
   backend: BackendPreference;
-}
-
-/** What is saved beside the network: enough to turn raw rows into its inputs and its outputs into answers. */
-export interface ModelBundleMeta {
-  format: 'perennial-mlp-v1';
-  task: ModelTask;
-  target: string;
-  features: ColumnSchema[];
-  preprocessor: Preprocessor;
-  params: TrainingParams;
-  backend: string;
-}
-
-/** The preprocessing inputs that a feature column turns into (a datetime becomes three numbers). */
-export function derivedInputs(features: ColumnSchema[]): { name: string; kind: 'numeric' | 'categorical' }[] {
-  return features.flatMap((f): { name: string; kind: 'numeric' | 'categorical' }[] => {
-    if (f.kind === 'datetime') return ['year', 'month', 'dayofweek'].map((p) => ({ name: `${f.name}.${p}`, kind: 'numeric' as const }));
-    if (f.kind === 'numeric' || f.kind === 'boolean') return [{ name: f.name, kind: 'numeric' as const }];
-    return [{ name: f.name, kind: 'categorical' as const }];
-  });
 }
 
 async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask, extra: string[] = []) {
@@ -49,16 +35,6 @@ async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, fe
     readModelColumns(conn, sourceSql(file, dataset.format, dataset.readOptions ?? {}), features, { name: target, numeric: task === 'regression' }, extra));
   const targetValues = columns.__target;
   return { columns: columns as Columns, target: targetValues, rows };
-}
-
-/** A saved model bundle: its metadata (preprocessing, features, task) and the network. */
-export async function loadBundle(artifacts: ArtifactStore, key: string) {
-  const meta = JSON.parse((await artifacts.getBytes(`${key}/perennial.json`)).toString('utf8')) as ModelBundleMeta;
-  const model = await loadMlp({
-    modelJson: (await artifacts.getBytes(`${key}/model.json`)).toString('utf8'),
-    weights: new Uint8Array(await artifacts.getBytes(`${key}/weights.bin`)),
-  });
-  return { meta, model };
 }
 
 export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
@@ -70,7 +46,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       const { params, task } = input;
       const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task, splitColumns(params));
       const { order } = splitRows(data, params);
-      if (order.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${order.length}).`, 'DatasetError');
+      if (order.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${order.length}).`, ErrorTypes.dataset);
 
       const pre = fitPreprocessor(data.columns, derivedInputs(input.features), data.target, task, order);
       const x = transformFeatures(pre, data.columns, order);
@@ -175,7 +151,7 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       await loadBackend(backend);
       let bundle: Awaited<ReturnType<typeof loadBundle>>;
       try {
-        bundle = servable(await loadBundle(artifacts, input.artifactKey));
+        bundle = servable(await loadBundle((file) => artifacts.getBytes(`${input.artifactKey}/${file}`)));
       } catch (err) {
         return { servable: false, problem: `the model bundle could not be loaded: ${(err as Error).message.split('\n')[0]}`, instances: 0 };
       }
@@ -211,26 +187,6 @@ const SERVING_TOLERANCE = 1e-4;
 
 const splitColumns = (params: TrainingParams) => (params.split?.by ? [params.split.by] : []);
 
-/**
- * Which rows train (in the order they are fed) and which are held out. Seeded random by default;
- * by a time column, the latest rows are held out and training rows stay in time order, so the
- * validation split (the tail) is the most recent too.
- */
-export function splitRows(data: { rows: number; columns: Columns }, params: TrainingParams): { order: number[]; holdout: number[] } {
-  if (!params.split?.by) {
-    const { train, holdout } = holdoutSplit(data.rows, params.holdoutFraction, params.seed);
-    // the order rows are fed in: seeded, so two runs with one seed learn the same model
-    return { order: shuffledIndices(train.length, params.seed + 1).map((i) => train[i]), holdout };
-  }
-  const time = data.columns[`__extra.${params.split.by}`];
-  const numeric = time.every((v) => v === null || !Number.isNaN(Number(v)));
-  const key = (v: unknown) => (v === null ? -Infinity : numeric ? Number(v) : String(v));
-  const idx = Array.from({ length: data.rows }, (_, i) => i)
-    .sort((a, b) => { const [x, y] = [key(time[a]), key(time[b])]; return x < y ? -1 : x > y ? 1 : a - b; });
-  const holdoutSize = Math.max(1, Math.round(data.rows * params.holdoutFraction));
-  return { order: idx.slice(0, data.rows - holdoutSize), holdout: idx.slice(data.rows - holdoutSize) };
-}
-
 /** n / (classes * count): rare classes weigh more, so the loss does not ignore them */
 function balancedWeights(y: Float32Array, classes: number): Record<number, number> {
   const counts = new Array<number>(classes).fill(0);
@@ -239,12 +195,12 @@ function balancedWeights(y: Float32Array, classes: number): Record<number, numbe
 }
 
 async function evaluateBundle(artifacts: ArtifactStore, key: string, input: EvaluateInput, deep = false): Promise<EvaluationResult> {
-  const { meta, model } = await loadBundle(artifacts, key);
+  const { meta, model } = await loadBundle((file) => artifacts.getBytes(`${key}/${file}`));
   try {
     const spec = input.evaluation ?? { slices: [], sensitive: [] };
     const extra = [...new Set([...(deep ? [...spec.slices, ...spec.sensitive] : []), ...splitColumns(input.params)])];
     const missing = extra.filter((c) => !input.dataset.columns.some((d) => d.name === c));
-    if (missing.length) throw ApplicationFailure.nonRetryable(`Evaluation columns not in the dataset: ${missing.join(', ')}`, 'DatasetError');
+    if (missing.length) throw ApplicationFailure.nonRetryable(`Evaluation columns not in the dataset: ${missing.join(', ')}`, ErrorTypes.dataset);
     const data = await loadColumns(artifacts, input.dataset, meta.features, input.target, meta.task, extra);
     const { holdout } = splitRows(data, input.params);
     const pre = meta.preprocessor;
@@ -297,21 +253,7 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
         for (let c = 1; c < labels.length; c++) if (out[i * labels.length + c] > out[i * labels.length + best]) best = c;
         return best;
       });
-      result.fairness = Object.fromEntries(spec.sensitive.map((column) => {
-        const groups = groupsOf(column).map(([value, idx]) => {
-          const positives = idx.filter((i) => y![i] === k);
-          return {
-            value, rows: idx.length,
-            selectionRate: idx.filter((i) => predicted[i] === k).length / idx.length,
-            truePositiveRate: positives.length ? positives.filter((i) => predicted[i] === k).length / positives.length : null,
-          };
-        });
-        const gap = (xs: (number | null)[]) => {
-          const v = xs.filter((x): x is number => x !== null);
-          return v.length ? Math.max(...v) - Math.min(...v) : 0;
-        };
-        return [column, { positiveClass: positive, groups, selectionRateGap: gap(groups.map((g) => g.selectionRate)), truePositiveRateGap: gap(groups.map((g) => g.truePositiveRate)) }];
-      }));
+      result.fairness = Object.fromEntries(spec.sensitive.map((column) => [column, fairness(groupsOf(column), predicted, y!, k, positive)]));
     }
 
     // permutation importance: shuffle one feature's held-out values (seeded), see how much worse the model does

@@ -4,9 +4,10 @@
  * Every anomaly names its column, what was observed and what was expected.
  */
 import { jensenShannonDistance, psi } from '../ml/drift';
-import type {
-  Anomaly, ColumnSchema, ColumnStatistics, ContractColumn, DatasetStatistics, DatasetVersion, ModelTask, ValidationOptions,
-} from './types';
+import type { Anomaly, ColumnSchema } from '../common/pipeline-status';
+import type { ColumnStatistics, ContractColumn, DatasetStatistics, DatasetVersion } from '../common/domain';
+import type { ModelTask } from '../common/vocabulary';
+import type { ValidationOptions } from '../common/pipeline-request';
 
 /** The defaults, documented in README.md; a pipeline's `validation` overrides any of them. */
 export const DEFAULT_VALIDATION: ValidationOptions = {

@@ -2,14 +2,15 @@
 import crypto from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
-import type { Principal, Role } from '../activities/types';
+import { hasRole } from '../common/actors';
+import type { Principal } from '../common/domain';
+import type { Role } from '../common/vocabulary';
 import type { Db } from '../db/client';
 import { apiKeys } from '../db/schema';
 import { ApiError } from './errors';
 
 export type AppEnv = { Variables: { principal: Principal } };
 
-export const roleRank: Record<Role, number> = { viewer: 0, operator: 1, approver: 2, admin: 3 };
 export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 export const newToken = () => `pk_${crypto.randomBytes(24).toString('base64url')}`;
 export const newKeyId = () => `key_${crypto.randomBytes(8).toString('hex')}`;
@@ -82,7 +83,7 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const p = c.get('principal');
-    if (!p || roleRank[p.role] < roleRank[role]) {
+    if (!p || !hasRole(p, role)) {
       throw new ApiError(403, 'forbidden', `This needs the ${role} role; your key "${p?.name}" has ${p?.role}.`);
     }
     return next();

@@ -1,19 +1,11 @@
 /** A model card per version: what it is for, what it learned from, how it was judged, who let it out. */
-import type { ColumnSchema, DatasetStatistics } from '../activities/types';
 import type { datasets, modelVersions } from '../db/schema';
 
 type VersionRow = typeof modelVersions.$inferSelect;
 type DatasetRow = typeof datasets.$inferSelect;
 
 export function modelCard(v: VersionRow, d: DatasetRow | undefined) {
-  const evaluation = v.evaluation as {
-    rows?: number; primaryMetric?: string; perClass?: unknown[]; confusionMatrix?: { labels: string[]; matrix: number[][] };
-    championMetrics?: Record<string, number> | null; championVersion?: number | null;
-    slices?: Record<string, { value: string; rows: number; metrics: Record<string, number> }[]>;
-    importance?: { feature: string; importance: number }[];
-    fairness?: Record<string, { positiveClass: string; groups: { value: string; rows: number; selectionRate: number; truePositiveRate: number | null }[]; selectionRateGap: number; truePositiveRateGap: number }>;
-  };
-  const stats = d?.statistics as DatasetStatistics | undefined;
+  const { evaluation } = v;
   return {
     model: v.modelName,
     version: v.version,
@@ -25,16 +17,16 @@ export function modelCard(v: VersionRow, d: DatasetRow | undefined) {
       source: d?.sourceUri ?? null,
       format: d?.format ?? null,
       rows: d?.rows ?? null,
-      duplicateRows: stats?.duplicateRows ?? null,
-      schema: (d?.schema as ColumnSchema[] | undefined)?.map((c) => ({ name: c.name, kind: c.kind, type: c.type })) ?? [],
+      duplicateRows: d?.statistics.duplicateRows ?? null,
+      schema: d?.schema.map((c) => ({ name: c.name, kind: c.kind, type: c.type })) ?? [],
       target: v.target,
-      features: v.features as string[],
+      features: v.features,
     },
     parameters: v.params,
-    training: { backend: v.backend, ...(v.training as object) },
+    training: { backend: v.backend, ...v.training },
     evaluation: {
       heldOutRows: evaluation.rows ?? null,
-      metrics: v.metrics as Record<string, number>,
+      metrics: v.metrics,
       perClass: evaluation.perClass ?? null,
       confusionMatrix: evaluation.confusionMatrix ?? null,
       slices: evaluation.slices ?? null,
@@ -62,14 +54,13 @@ export function modelCardMarkdown(c: ModelCard): string {
     `- target: \`${c.data.target}\`; features: ${c.data.features.map((f) => `\`${f}\``).join(', ')}`, '',
     '| column | kind | type |', '|---|---|---|', ...c.data.schema.map((s) => `| ${s.name} | ${s.kind} | ${s.type} |`), '');
   lines.push('## Parameters', '', '| parameter | value |', '|---|---|',
-    ...Object.entries(c.parameters as Record<string, unknown>).map(([k, v]) => `| ${k} | ${Array.isArray(v) ? `[${v.join(', ')}]` : fmt(v)} |`), '');
+    ...Object.entries(c.parameters).map(([k, v]) => `| ${k} | ${Array.isArray(v) ? `[${v.join(', ')}]` : fmt(v)} |`), '');
   lines.push('## Training', '', ...Object.entries(c.training).map(([k, v]) => `- ${k}: ${typeof v === 'object' && v ? JSON.stringify(v) : fmt(v)}`), '');
   lines.push('## Evaluation', '', `On ${fmt(c.evaluation.heldOutRows)} held-out rows never seen in training.`, '',
     '| metric | value |', '|---|---|', ...Object.entries(c.evaluation.metrics).map(([k, v]) => `| ${k} | ${fmt(v)} |`), '');
   if (c.evaluation.perClass) {
     lines.push('| class | precision | recall | F1 | support |', '|---|---|---|---|---|',
-      ...(c.evaluation.perClass as { label: string; precision: number; recall: number; f1: number; support: number }[])
-        .map((p) => `| ${p.label} | ${fmt(p.precision)} | ${fmt(p.recall)} | ${fmt(p.f1)} | ${p.support} |`), '');
+      ...c.evaluation.perClass.map((p) => `| ${p.label} | ${fmt(p.precision)} | ${fmt(p.recall)} | ${fmt(p.f1)} | ${p.support} |`), '');
   }
   if (c.evaluation.confusionMatrix) {
     const { labels, matrix } = c.evaluation.confusionMatrix;

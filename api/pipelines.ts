@@ -2,24 +2,25 @@
  * Pipelines as the API sees them: started, queried, decided on and cancelled through Temporal;
  * listed from the database, where each run records its start and its end.
  */
-import crypto from 'node:crypto';
 import {
-  WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription,
+  WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { and, desc, eq, type SQL } from 'drizzle-orm';
-import type { PipelineSpec, Principal, TrainProgress } from '../activities/types';
+import type { Principal } from '../common/domain';
+import { ErrorTypes, workflowIds, WORKFLOW_TYPES } from '../common/names';
+import type { PipelineSpec } from '../common/pipeline-request';
+import { startPipeline } from '../common/pipeline-start';
+import {
+  TrainingStatusSchema, type CanaryStatus, type PipelineStatus, type PipelineView, type TrainingStatus,
+} from '../common/pipeline-status';
+import type { PipelineStatusName } from '../common/vocabulary';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
-import { pipelineRuns, type PipelineStatusName } from '../db/schema';
-import {
-  abortCanaryUpdate, approveUpdate, CanaryRefusal, canaryStatusQuery, DecisionRefusal, ModelNameKey, promoteCanaryUpdate, rejectUpdate,
-  statusQuery, type CanaryStatus,
-} from '../workflows/definitions';
-import type { PipelineInput, PipelineStatus } from '../workflows/status';
+import { pipelineRuns } from '../db/schema';
+import { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from '../workflows/canary-messages';
+import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/pipeline-messages';
 import { ApiError, conflict, forbidden, notFound } from './errors';
-
-export const WORKFLOW_TYPE = 'trainingPipeline';
 
 export interface PipelineServiceDeps {
   client: Client;
@@ -27,18 +28,47 @@ export interface PipelineServiceDeps {
   config: Config;
 }
 
-export type PipelineView = PipelineStatus & { temporalUiUrl: string };
+/** What the train activity heartbeats that a person may see (its checkpoint key stays inside). */
+const TrainHeartbeat = TrainingStatusSchema.pick({ epoch: true, epochs: true, loss: true, valLoss: true, resumedFromEpoch: true });
 
 /** Live training progress: the train activity's last heartbeat, as Temporal holds it. */
-function trainingProgress(description: WorkflowExecutionDescription): PipelineStatus['training'] {
+function trainingProgress(description: WorkflowExecutionDescription): TrainingStatus | null {
   const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
   const payload = pending?.heartbeatDetails?.payloads?.[0];
   if (!payload) return null;
-  const p = defaultPayloadConverter.fromPayload<TrainProgress>(payload as never);
+  const heartbeat = TrainHeartbeat.safeParse(defaultPayloadConverter.fromPayload(payload));
+  if (!heartbeat.success) return null;
   return {
-    epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss, backend: null, trainSeconds: null,
-    resumedFromEpoch: p.resumedFromEpoch, ...(pending?.attempt && pending.attempt > 1 ? { attempt: pending.attempt } : {}),
-  } as PipelineStatus['training'];
+    ...heartbeat.data, backend: null, trainSeconds: null, ...(pending?.attempt && pending.attempt > 1 ? { attempt: pending.attempt } : {}),
+  };
+}
+
+/** A workflow's refusal of a decision or a canary order, as the HTTP status it means. */
+function refusal(err: unknown): ApiError | undefined {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  if (!(cause instanceof ApplicationFailure)) return undefined;
+  switch (cause.type) {
+    case ErrorTypes.notAwaitingApproval: case ErrorTypes.canaryNotRunning: return conflict(cause.message);
+    case ErrorTypes.fourEyes: return forbidden(cause.message, 'four_eyes');
+    case ErrorTypes.roleTooLow: return forbidden(cause.message);
+    default: return undefined;
+  }
+}
+
+type PipelineRun = typeof pipelineRuns.$inferSelect;
+
+/** A run that ended without recording its end (terminated, or failed outside its own code): what its start record knows. */
+function unrecordedEnd(id: string, description: WorkflowExecutionDescription, row: PipelineRun | undefined): PipelineStatus {
+  const name = description.status.name;
+  const status: PipelineStatusName = name === 'CANCELLED' ? 'cancelled' : name === 'COMPLETED' ? 'completed' : 'failed';
+  return {
+    id, runId: description.runId, model: row?.modelName ?? 'unknown', status, stage: status === 'completed' ? 'done' : 'ingest',
+    reason: null, error: status === 'failed' ? `workflow ${name.toLowerCase()}` : null,
+    modelVersion: null, task: row?.request.task ?? null, dataset: null, validation: null, training: null, metrics: null,
+    championMetrics: null, gates: null, canary: null, stages: [],
+    approval: { required: row?.request.approval.required ?? true, decision: null, by: null, at: null, comment: null, deadline: null },
+    startedBy: row?.startedBy ?? null, startedAt: description.startTime.toISOString(), endedAt: description.closeTime?.toISOString() ?? null,
+  };
 }
 
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
@@ -50,7 +80,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     const handle = client.workflow.getHandle(id);
     try {
       const d = await handle.describe();
-      if (d.type !== WORKFLOW_TYPE) throw notFound(`Pipeline ${id}`);
+      if (d.type !== WORKFLOW_TYPES.pipeline) throw notFound(`Pipeline ${id}`);
       return { handle, description: d };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(`Pipeline ${id}`);
@@ -59,14 +89,12 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
   }
 
   /** What a closed pipeline recorded as its end, or what Temporal knows when it could not record it. */
-  async function closedStatus(id: string, runId: string, temporalStatus: string): Promise<PipelineStatus> {
+  async function closedStatus(id: string, description: WorkflowExecutionDescription): Promise<PipelineStatus> {
     const [row] = await db.select().from(pipelineRuns).where(eq(pipelineRuns.id, id));
-    if (row?.outcome && row.runId === runId) return row.outcome as PipelineStatus;
-    const status: PipelineStatusName = temporalStatus === 'CANCELLED' ? 'cancelled' : temporalStatus === 'COMPLETED' ? 'completed' : 'failed';
-    return {
-      ...(row?.outcome as PipelineStatus | undefined),
-      id, runId, model: row?.modelName ?? 'unknown', status, error: status === 'failed' ? `workflow ${temporalStatus.toLowerCase()}` : null,
-    } as PipelineStatus;
+    if (row?.outcome && row.runId === description.runId) return row.outcome;
+    const end = unrecordedEnd(id, description, row);
+    // an earlier run recorded its end (the workflow was reset): that account, with this run's end
+    return row?.outcome ? { ...row.outcome, id, runId: end.runId, model: end.model, status: end.status, error: end.error } : end;
   }
 
   async function get(id: string): Promise<PipelineView> {
@@ -77,16 +105,16 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       if (status.stage === 'train') status = { ...status, training: trainingProgress(description) ?? status.training };
       if (status.stage === 'canary' && status.modelVersion !== null) {
         // the rollout runs as a child workflow: ask it where it stands
-        const canary = await canaryHandle(status).query(canaryStatusQuery).catch(() => null);
+        const canary = await canaryHandle(status.model, status.modelVersion).query(canaryStatusQuery).catch(() => null);
         if (canary) status = { ...status, canary };
       }
     } else {
-      status = await closedStatus(id, description.runId, description.status.name);
+      status = await closedStatus(id, description);
     }
     return { ...status, temporalUiUrl: uiUrl(id, description.runId) };
   }
 
-  const canaryHandle = (p: PipelineStatus) => client.workflow.getHandle(`canary-${p.model}-v${p.modelVersion}`);
+  const canaryHandle = (model: string, version: number) => client.workflow.getHandle(workflowIds.canary(model, version));
 
   return {
     get,
@@ -98,44 +126,20 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
         throw conflict(`Pipeline ${id} has no canary in progress (status: ${pipeline.status}, stage: ${pipeline.stage}).`);
       }
       try {
-        const canary = await canaryHandle(pipeline).executeUpdate(action === 'abort' ? abortCanaryUpdate : promoteCanaryUpdate, { args: [{ by, comment }] });
+        const update = action === 'abort' ? abortCanaryUpdate : promoteCanaryUpdate;
+        const canary = await canaryHandle(pipeline.model, pipeline.modelVersion).executeUpdate(update, { args: [{ by, comment }] });
         return { pipelineId: id, canary };
       } catch (err) {
-        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure) {
-          if (cause.type === CanaryRefusal.notRunning) throw conflict(cause.message);
-          if (cause.type === CanaryRefusal.forbidden) throw forbidden(cause.message);
-        }
         if (err instanceof WorkflowNotFoundError) throw conflict(`Pipeline ${id} has no canary in progress.`);
-        throw err;
+        throw refusal(err) ?? err;
       }
     },
 
     async start(spec: PipelineSpec, by: Principal, idempotencyKey?: string): Promise<{ id: string; runId: string; temporalUiUrl: string }> {
-      const workflowId = idempotencyKey
-        ? `pipeline-${spec.model}-${crypto.createHash('sha256').update(`${by.keyId}\0${idempotencyKey}`).digest('hex').slice(0, 32)}`
-        : `pipeline-${spec.model}-${crypto.randomUUID()}`;
-      const input: PipelineInput = {
-        spec, requestedBy: by, trainingTaskQueue: config.taskQueues.training, trainingHeartbeatTimeout: config.heartbeatTimeout,
-      };
-      try {
-        const handle = await client.workflow.start(WORKFLOW_TYPE, {
-          taskQueue: config.taskQueues.orchestration,
-          workflowId,
-          args: [input],
-          typedSearchAttributes: [{ key: ModelNameKey, value: spec.model }],
-          // the same Idempotency-Key returns the same pipeline, running or ended
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        });
-        return { id: workflowId, runId: handle.firstExecutionRunId, temporalUiUrl: uiUrl(workflowId, handle.firstExecutionRunId) };
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError && idempotencyKey) {
-          const d = await client.workflow.getHandle(workflowId).describe();
-          return { id: workflowId, runId: d.runId, temporalUiUrl: uiUrl(workflowId, d.runId) };
-        }
-        throw err;
-      }
+      const { workflowId, runId } = await startPipeline(client, {
+        spec, trigger: { kind: 'api', by: by.name }, requestedBy: by, idempotencyKey,
+      }, { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout });
+      return { id: workflowId, runId, temporalUiUrl: uiUrl(workflowId, runId) };
     },
 
     async list(filter: { model?: string; status?: PipelineStatusName; limit: number }): Promise<PipelineView[]> {
@@ -148,7 +152,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       const rows = await db.select().from(pipelineRuns).where(where.length ? and(...where) : undefined)
         .orderBy(desc(pipelineRuns.createdAt)).limit(filter.limit);
       const items = await Promise.all(rows.map(async (row): Promise<PipelineView | null> => {
-        if (row.outcome) return { ...(row.outcome as PipelineStatus), temporalUiUrl: uiUrl(row.id, row.runId) };
+        if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId) };
         try {
           return await get(row.id);
         } catch {
@@ -167,14 +171,8 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
         const status = await handle.executeUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, { args: [{ by, comment }] });
         return { ...status, temporalUiUrl: uiUrl(id, description.runId) };
       } catch (err) {
-        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure) {
-          if (cause.type === DecisionRefusal.notAwaiting) throw conflict(cause.message);
-          if (cause.type === DecisionRefusal.fourEyes) throw forbidden(cause.message, 'four_eyes');
-          if (cause.type === DecisionRefusal.forbidden) throw forbidden(cause.message);
-        }
         if (err instanceof WorkflowNotFoundError) throw conflict(`Pipeline ${id} is not awaiting approval: it has ended.`);
-        throw err;
+        throw refusal(err) ?? err;
       }
     },
 

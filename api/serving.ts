@@ -7,10 +7,11 @@
 import crypto from 'node:crypto';
 import { alias } from 'drizzle-orm/pg-core';
 import { and, eq } from 'drizzle-orm';
-import type { ArtifactStore } from '../activities/artifacts';
-import { loadBundle } from '../activities/training';
+import type { ArtifactStore } from '../db/artifacts';
+import { loadBundle } from '../ml/bundle';
 import type { Database } from '../db/client';
-import { models, modelVersions, type CanaryMode } from '../db/schema';
+import { models, modelVersions } from '../db/schema';
+import type { CanaryMode, PredictionRole } from '../common/vocabulary';
 import { loadBackend, type BackendPreference } from '../ml/backend';
 import { predictInstances, servable, type InstanceError, type Prediction, type ServableBundle } from '../ml/serving';
 import { ApiError, conflict, notFound } from './errors';
@@ -23,7 +24,6 @@ export interface Deployment {
   production: ServedVersion | null;
   canary: (ServedVersion & { weight: number; mode: CanaryMode }) | null;
 }
-type Role = 'production' | 'canary' | 'shadow';
 
 export const DEPLOYMENTS_CHANNEL = 'perennial_deployments';
 
@@ -38,7 +38,7 @@ export interface ModelServerDeps {
   artifacts: ArtifactStore;
   backend: BackendPreference;
   predictionLog: PredictionLog;
-  onPrediction?: (model: string, version: number, role: Role, count: number) => void;
+  onPrediction?: (model: string, version: number, role: PredictionRole, count: number) => void;
   log?: (msg: string) => void;
   /** a safety net under NOTIFY: a deployment is read again after this long regardless */
   cacheTtlMs?: number;
@@ -57,7 +57,7 @@ export function createModelServer(deps: ModelServerDeps) {
     if (!p) {
       p = (async () => {
         await loadBackend(deps.backend);
-        return servable(await loadBundle(deps.artifacts, artifactKey));
+        return servable(await loadBundle((file) => deps.artifacts.getBytes(`${artifactKey}/${file}`)));
       })();
       p.catch(() => bundles.delete(artifactKey)); // a failed load is tried again next time
       bundles.set(artifactKey, p);
@@ -125,15 +125,15 @@ export function createModelServer(deps: ModelServerDeps) {
     }
   }
 
-  function answer(model: string, role: Role, target: ServedVersion, b: ServableBundle, instances: Record<string, unknown>[], ctx: {
+  function answer(model: string, role: PredictionRole, target: ServedVersion, b: ServableBundle, instances: Record<string, unknown>[], ctx: {
     at: Date; entityKey: string | null; shadowOf?: string[];
   }): { errors: InstanceError[] } | { predictions: Prediction[]; ids: string[] } {
     const started = performance.now();
     const result = predictInstances(b, instances);
-    if (result.errors.length) return { errors: result.errors };
+    if (!('predictions' in result)) return { errors: result.errors };
     const latencyMs = performance.now() - started;
     const ids = instances.map(() => crypto.randomUUID());
-    const { predictions } = result as { predictions: Prediction[] };
+    const { predictions } = result;
     deps.predictionLog.record(predictions.map((p, i): PredictionRow => ({
       id: ids[i], modelName: model, version: target.version, role, shadowOf: ctx.shadowOf?.[i] ?? null, entityKey: ctx.entityKey,
       features: instances[i], output: p, label: 'label' in p ? p.label : null, value: 'value' in p ? p.value : null,
@@ -144,7 +144,7 @@ export function createModelServer(deps: ModelServerDeps) {
   }
 
   /** the canary could not answer: logged as its error, and production answers instead */
-  function logFailure(model: string, role: Role, target: ServedVersion, instances: Record<string, unknown>[], err: unknown, ctx: { at: Date; entityKey: string | null; shadowOf?: string[] }) {
+  function logFailure(model: string, role: PredictionRole, target: ServedVersion, instances: Record<string, unknown>[], err: unknown, ctx: { at: Date; entityKey: string | null; shadowOf?: string[] }) {
     const message = (err as Error)?.message ?? String(err);
     deps.predictionLog.record(instances.map((features, i): PredictionRow => ({
       id: crypto.randomUUID(), modelName: model, version: target.version, role, shadowOf: ctx.shadowOf?.[i] ?? null, entityKey: ctx.entityKey,

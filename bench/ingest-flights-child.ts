@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalArtifactStore } from '../activities/artifacts';
+import { LocalArtifactStore } from '../db/artifacts';
 import { createDataActivities } from '../activities/data';
 import { withDuckDb } from '../activities/duckdb';
 import { sql } from 'drizzle-orm';

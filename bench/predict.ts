@@ -78,7 +78,7 @@ async function main() {
     let servingBase = base;
     if (process.env.BENCH_DATABASE_URL) {
       const replicaPort = await freePort();
-      replica = await launch('api/server.ts', {
+      replica = await launch('platform/api.ts', {
         PORT: String(replicaPort), HOST: '127.0.0.1', TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, DATABASE_URL: process.env.BENCH_DATABASE_URL,
         PERENNIAL_DATA_DIR: dataDir, PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
       }, /running/, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);

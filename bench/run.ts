@@ -12,12 +12,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withDuckDb, readModelColumns, sourceSql, describeColumns } from '../activities/duckdb';
-import { derivedInputs } from '../activities/training';
+import { derivedInputs } from '../ml/bundle';
 import { loadBackend } from '../ml/backend';
 import { classificationMetrics } from '../ml/metrics';
 import { buildMlp, fitMlp, predictMlp } from '../ml/mlp';
 import { encodeTarget, fitPreprocessor, transformFeatures, type Columns } from '../ml/preprocess';
-import { holdoutSplit, shuffledIndices } from '../ml/random';
+import { holdoutSplit, shuffledIndices } from '../common/random';
 import { freePort } from '../scripts/temporal-dev-server';
 
 const root = path.resolve(import.meta.dirname, '..');

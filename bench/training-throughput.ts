@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { describeColumns, readModelColumns, withDuckDb } from '../activities/duckdb';
-import { derivedInputs } from '../activities/training';
+import { derivedInputs } from '../ml/bundle';
 import { backendUnavailable, loadBackend, type BackendPreference } from '../ml/backend';
 import { buildMlp, fitMlp } from '../ml/mlp';
 import { encodeTarget, fitPreprocessor, transformFeatures, type Columns } from '../ml/preprocess';

@@ -4,25 +4,21 @@
  * drizzle-kit (`npm run db:generate`) and never edited by hand.
  */
 import { sql } from 'drizzle-orm';
+import type {
+  ContractColumn, DatasetStatistics, Metrics, VersionEvaluation,
+} from '../common/domain';
+import type { CsvOptions, PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
+import type { ColumnSchema, PipelineStatus, TrainingStatus } from '../common/pipeline-status';
+import {
+  actorKinds, auditActions, canaryModes, datasetFormats, decisions, modelTasks, pipelineStatuses, predictionRoles, roles, versionStatuses,
+} from '../common/vocabulary';
 import {
   bigserial, doublePrecision, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-export const roles = ['viewer', 'operator', 'approver', 'admin'] as const;
-export type Role = (typeof roles)[number];
 export const roleEnum = pgEnum('role', roles);
-
-export const modelTasks = ['classification', 'regression'] as const;
-export type ModelTask = (typeof modelTasks)[number];
 export const modelTaskEnum = pgEnum('model_task', modelTasks);
-
-/** A model version moves candidate -> approved -> (canary ->) production -> archived, or ends rejected. */
-export const versionStatuses = ['candidate', 'rejected', 'approved', 'canary', 'production', 'archived'] as const;
-export type VersionStatus = (typeof versionStatuses)[number];
 export const versionStatusEnum = pgEnum('version_status', versionStatuses);
-
-export const pipelineStatuses = ['running', 'awaiting_approval', 'completed', 'rejected', 'failed', 'cancelled'] as const;
-export type PipelineStatusName = (typeof pipelineStatuses)[number];
 export const pipelineStatusEnum = pgEnum('pipeline_status', pipelineStatuses);
 
 /** API keys: only the sha256 of the token is kept; the token itself is shown once, at creation. */
@@ -40,16 +36,16 @@ export const apiKeys = pgTable('api_keys', {
 export const datasets = pgTable('datasets', {
   hash: text('hash').primaryKey(),
   sourceUri: text('source_uri').notNull(),
-  format: text('format').notNull(),
+  format: text('format', { enum: datasetFormats }).notNull(),
   /** how the file is read (CSV: delimiter, quote, header), resolved once at ingest so every reader agrees */
-  readOptions: jsonb('read_options').notNull().default(sql`'{}'::jsonb`),
+  readOptions: jsonb('read_options').$type<CsvOptions>().notNull().default(sql`'{}'::jsonb`),
   artifactKey: text('artifact_key').notNull(),
   sizeBytes: integer('size_bytes').notNull(),
   rows: integer('rows').notNull(),
   /** [{name, type (DuckDB type), kind (numeric|categorical|boolean|datetime|text|unsupported)}] */
-  schema: jsonb('schema').notNull(),
+  schema: jsonb('schema').$type<ColumnSchema[]>().notNull(),
   /** {rows, duplicateRows, columns: [per column: kind, count, missing, distinct, min, max, mean, std, quantiles, histogram, top]} */
-  statistics: jsonb('statistics').notNull(),
+  statistics: jsonb('statistics').$type<DatasetStatistics>().notNull(),
   firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -62,14 +58,11 @@ export const dataContracts = pgTable('data_contracts', {
   modelName: text('model_name').primaryKey(),
   referenceHash: text('reference_hash').notNull().references(() => datasets.hash),
   /** [{name, kind, nullable, missingRate, categories?, min?, max?}] */
-  columns: jsonb('columns').notNull(),
+  columns: jsonb('columns').$type<ContractColumn[]>().notNull(),
   previousHash: text('previous_hash').notNull().references(() => datasets.hash),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
-
-export const canaryModes = ['split', 'shadow'] as const;
-export type CanaryMode = (typeof canaryModes)[number];
 
 /**
  * A named model and its deployment: production_version serves traffic; while a canary rolls out,
@@ -98,13 +91,13 @@ export const modelVersions = pgTable('model_versions', {
   task: modelTaskEnum('task').notNull(),
   datasetHash: text('dataset_hash').notNull().references(() => datasets.hash),
   target: text('target').notNull(),
-  features: jsonb('features').notNull(),
-  params: jsonb('params').notNull(),
-  metrics: jsonb('metrics').notNull(),
+  features: jsonb('features').$type<string[]>().notNull(),
+  params: jsonb('params').$type<Record<string, unknown>>().notNull(),
+  metrics: jsonb('metrics').$type<Metrics>().notNull(),
   /** held-out rows, per-class metrics, confusion matrix, and production's metrics on the same rows */
-  evaluation: jsonb('evaluation').notNull().default(sql`'{}'::jsonb`),
+  evaluation: jsonb('evaluation').$type<Partial<VersionEvaluation>>().notNull().default(sql`'{}'::jsonb`),
   /** epochs, seconds, whether resumed or reused from cache */
-  training: jsonb('training').notNull().default(sql`'{}'::jsonb`),
+  training: jsonb('training').$type<Partial<TrainingStatus>>().notNull().default(sql`'{}'::jsonb`),
   /** what the model is for, from the pipeline request: the model card's first section */
   intendedUse: text('intended_use'),
   artifactKey: text('artifact_key').notNull(),
@@ -130,9 +123,11 @@ export const pipelineRuns = pgTable('pipeline_runs', {
   status: pipelineStatusEnum('status').notNull().default('running'),
   reason: text('reason'),
   startedBy: text('started_by'),
-  request: jsonb('request').notNull(),
+  /** what started it: a person through the API, and later drift, a schedule or new data */
+  trigger: jsonb('trigger').$type<PipelineTrigger>(),
+  request: jsonb('request').$type<PipelineSpec>().notNull(),
   /** the final status document, as GET /v1/pipelines/:id shows it once the run has ended */
-  outcome: jsonb('outcome'),
+  outcome: jsonb('outcome').$type<PipelineStatus>(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   endedAt: timestamp('ended_at', { withTimezone: true }),
 }, (t) => [index('pipeline_runs_model_created').on(t.modelName, t.createdAt)]);
@@ -142,7 +137,7 @@ export const approvals = pgTable('approvals', {
   pipelineId: text('pipeline_id').primaryKey(),
   modelName: text('model_name').notNull(),
   version: integer('version').notNull(),
-  decision: text('decision', { enum: ['approved', 'rejected', 'timed_out'] }).notNull(),
+  decision: text('decision', { enum: decisions }).notNull(),
   byKeyId: text('by_key_id'),
   byName: text('by_name'),
   comment: text('comment'),
@@ -150,20 +145,27 @@ export const approvals = pgTable('approvals', {
 });
 
 /**
- * The audit log: append-only. Every approval, rejection, promotion, rollback and key change.
- * idempotency_key makes a retried activity write its event once.
+ * The audit log: append-only. Every approval, rejection, promotion, rollback, canary step and key
+ * change, written through db/audit.ts. The actor is a person (an API key's holder) or a part of
+ * the system; idempotency_key makes a retried activity write its event once.
  */
 export const auditEvents = pgTable('audit_events', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
-  actor: text('actor').notNull(),
-  action: text('action').notNull(),
+  actorKind: text('actor_kind', { enum: actorKinds }).notNull(),
+  /** the API key's id, or the system part's name */
+  actorId: text('actor_id').notNull(),
+  actorName: text('actor_name').notNull(),
+  action: text('action', { enum: auditActions }).notNull(),
   modelName: text('model_name'),
   version: integer('version'),
   pipelineId: text('pipeline_id'),
-  details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+  details: jsonb('details').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   idempotencyKey: text('idempotency_key').unique(),
-});
+}, (t) => [
+  index('audit_events_model_at').on(t.modelName, t.at),
+  index('audit_events_actor_at').on(t.actorId, t.at),
+]);
 
 /**
  * The prediction log: one row per answered instance (or a sample of them, PERENNIAL_PREDICTION_SAMPLE_RATE),
@@ -174,12 +176,12 @@ export const predictions = pgTable('predictions', {
   id: text('id').primaryKey(),
   modelName: text('model_name').notNull(),
   version: integer('version').notNull(),
-  role: text('role', { enum: ['production', 'canary', 'shadow'] }).notNull(),
+  role: text('role', { enum: predictionRoles }).notNull(),
   shadowOf: text('shadow_of'),
   entityKey: text('entity_key'),
-  features: jsonb('features').notNull(),
+  features: jsonb('features').$type<Record<string, unknown>>().notNull(),
   /** {label, probabilities} or {value}; null when the model failed */
-  output: jsonb('output'),
+  output: jsonb('output').$type<PredictionOutput>(),
   /** the predicted label (classification), kept apart for distribution queries */
   label: text('label'),
   value: doublePrecision('value'),
@@ -201,3 +203,6 @@ export const feedback = pgTable('feedback', {
 export const schema = {
   apiKeys, datasets, dataContracts, models, modelVersions, pipelineRuns, approvals, auditEvents, predictions, feedback,
 };
+
+/** A prediction as the log keeps it: the label and its probabilities, or the value. */
+export type PredictionOutput = { label: string; probabilities: Record<string, number> } | { value: number };

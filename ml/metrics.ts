@@ -116,4 +116,4 @@ export function regressionMetrics(actual: ArrayLike<number>, predicted: ArrayLik
 }
 
 /** Whether a metric is better when higher (accuracy) or lower (rmse). */
-export const higherIsBetter = (metric: string) => !['rmse', 'mae', 'log_loss', 'mape', 'ece'].includes(metric);
+export { higherIsBetter } from '../common/vocabulary';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { loadBackend } from '../ml/backend';
-import { startPlatform } from '../workers/platform';
+import { startPlatform } from '../platform/platform';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 import { resolveTemporalCli, TemporalCliNotFound } from './temporal-cli';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';

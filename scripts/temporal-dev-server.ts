@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 
-export const SEARCH_ATTRIBUTES = { ModelName: 'Keyword', PipelineStage: 'Keyword' } as const;
+import { SEARCH_ATTRIBUTES } from '../common/names';
 
 export interface DevServer {
   address: string;
@@ -34,6 +34,11 @@ export async function startTemporalDevServer(opts: {
   headless?: boolean;
   namespace?: string;
   logFile?: string;
+  /**
+   * Extra dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 40 }`: the knob a test of a
+   * long-lived workflow turns to make Temporal suggest continue-as-new after a few events.
+   */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
@@ -44,9 +49,10 @@ export async function startTemporalDevServer(opts: {
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? 8233));
   if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   // Lets a test hold a workflow's history long enough to replay it, and keeps updates snappy.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   const child: ChildProcess = spawn(opts.cli, args, { stdio: ['ignore', out, out] });

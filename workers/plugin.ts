@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createOrchestrationActivities, createTrainingQueueActivities } from '../activities';
-import type { ArtifactStore } from '../activities/artifacts';
+import type { ArtifactStore } from '../db/artifacts';
 import type { Db } from '../db/client';
 import type { BackendPreference } from '../ml/backend';
 

@@ -1,23 +1,28 @@
 /**
  * The workflow bundle, built once per version of the workflow code and kept under the data directory,
- * so a restart does not pay for webpack again. The key hashes every file in workflows/ and the types
- * they import, and the Temporal SDK version.
+ * so a restart does not pay for webpack again. The key hashes every file in workflows/ and common/ and
+ * the activity types they import, and the Temporal SDK version.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { Logger } from '@temporalio/common';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workflowsPath } from './plugin';
 
 const require = createRequire(import.meta.url);
-const quiet = { info() {}, warn() {}, debug() {}, trace() {}, log() {}, error: console.error };
+const quiet: Logger = { info() {}, warn() {}, debug() {}, trace() {}, log() {}, error: (message) => console.error(message) };
 
 function sourceHash(): string {
   const hash = crypto.createHash('sha256');
   const dir = path.dirname(workflowsPath);
-  const files = [...fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)),
-    path.resolve(dir, '../activities/types.ts'), path.resolve(dir, '../activities/index.ts')];
+  const common = path.resolve(dir, '../common');
+  const files = [
+    ...fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)),
+    ...fs.readdirSync(common).filter((f) => f.endsWith('.ts')).map((f) => path.join(common, f)),
+    path.resolve(dir, '../activities/types.ts'), path.resolve(dir, '../activities/index.ts'),
+  ];
   for (const f of files.sort()) hash.update(f).update(fs.readFileSync(f));
   hash.update((require('@temporalio/workflow/package.json') as { version: string }).version);
   return hash.digest('hex').slice(0, 16);
@@ -26,7 +31,7 @@ function sourceHash(): string {
 export async function cachedWorkflowBundle(dataDir: string): Promise<string> {
   const file = path.join(dataDir, 'cache', `workflow-bundle-${sourceHash()}.js`);
   if (fs.existsSync(file)) return file;
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet as never });
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, code);

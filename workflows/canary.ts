@@ -13,12 +13,16 @@
 import {
   ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
+import { actorLabel, mayDecide, personActor, SystemActors, type Actor } from '../common/actors';
+import { msOf } from '../common/durations';
+import { ErrorTypes } from '../common/names';
+import type { CanarySpec } from '../common/pipeline-request';
+import type { CanaryAnalysis, CanaryStatus } from '../common/pipeline-status';
+import type { ModelTask } from '../common/vocabulary';
 import type { OrchestrationActivities } from '../activities';
-import type { CanaryAnalysis, CanarySpec, ModelTask } from '../activities/types';
-import {
-  abortCanaryUpdate, CanaryRefusal, canaryStatusQuery, mayDecide, promoteCanaryUpdate, type CanaryStatus, type DecisionInput,
-} from './definitions';
-import { msOf } from './durations';
+import { deploying, waitingForCanarySlot } from './activity-options';
+import { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from './canary-messages';
+import type { DecisionInput } from './pipeline-messages';
 
 export interface CanaryInput {
   pipelineId: string;
@@ -28,10 +32,10 @@ export interface CanaryInput {
   spec: CanarySpec;
 }
 
-
 export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   const { spec } = input;
-  const deploy = proxyActivities<OrchestrationActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
+  const deploy = proxyActivities<OrchestrationActivities>(deploying);
+  const slot = proxyActivities<OrchestrationActivities>(waitingForCanarySlot);
   const status: CanaryStatus = {
     workflowId: workflowInfo().workflowId, model: input.model, version: input.version, mode: spec.mode, step: 0, steps: spec.steps,
     trafficPercent: 0, holding: false, waiting: false, analyses: [], outcome: null, reason: null, decidedBy: null, comment: null,
@@ -41,16 +45,16 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   setHandler(canaryStatusQuery, () => status);
   const validate = (d: DecisionInput) => {
     if (status.outcome !== null || command) {
-      throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} has already ended (${status.outcome ?? 'ending'}).`, CanaryRefusal.notRunning);
+      throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} has already ended (${status.outcome ?? 'ending'}).`, ErrorTypes.canaryNotRunning);
     }
     if (!mayDecide(d.by)) {
-      throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not abort or promote a canary; approver is needed.`, CanaryRefusal.forbidden);
+      throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not abort or promote a canary; approver is needed.`, ErrorTypes.roleTooLow);
     }
   };
   const validatePromote = (d: DecisionInput) => {
     validate(d);
     if (status.waiting) {
-      throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} waits for another version's canary to end: it cannot be promoted before it has run.`, CanaryRefusal.notRunning);
+      throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} waits for another version's canary to end: it cannot be promoted before it has run.`, ErrorTypes.canaryNotRunning);
     }
   };
   const order = (kind: 'abort' | 'promote') => async (d: DecisionInput) => {
@@ -61,9 +65,9 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   setHandler(abortCanaryUpdate, order('abort'), { validator: validate });
   setHandler(promoteCanaryUpdate, order('promote'), { validator: validatePromote });
 
-  const who = (d: DecisionInput) => `${d.by.name} (${d.by.keyId})`;
+  const who = (d: DecisionInput) => personActor(d.by);
 
-  async function rollBack(reason: string, details: unknown, actor = 'system:canary'): Promise<CanaryStatus> {
+  async function rollBack(reason: string, details: Record<string, unknown>, actor: Actor = SystemActors.canary): Promise<CanaryStatus> {
     await deploy.rollBackCanary({ pipelineId: input.pipelineId, model: input.model, version: input.version, reason, actor, details });
     Object.assign(status, { trafficPercent: 0, holding: false, outcome: 'rolled_back', reason });
     return status;
@@ -96,10 +100,6 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   }
 
   // another version's canary of this model goes first: wait for its end (retried, durably)
-  const slot = proxyActivities<OrchestrationActivities>({
-    startToCloseTimeout: '1 minute', retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
-
   /** true once this version holds the slot; false when a person aborted while it waited */
   async function claimSlot(): Promise<boolean> {
     status.waiting = true;
@@ -109,7 +109,7 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
     if (!claimed) {
       scope.cancel();
       await claim.catch(() => undefined);
-      Object.assign(status, { decidedBy: who(command!), comment: command!.comment ?? null });
+      Object.assign(status, { decidedBy: actorLabel(who(command!)), comment: command!.comment ?? null });
     }
     status.waiting = false;
     return claimed;
@@ -131,7 +131,7 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
       if (!analysis.passed) return await rollBack('analysis', { step: i + 1, weight, analysis });
     }
     if (command) {
-      Object.assign(status, { decidedBy: who(command), comment: command.comment ?? null });
+      Object.assign(status, { decidedBy: actorLabel(who(command)), comment: command.comment ?? null });
       if (command.kind === 'abort') return await rollBack('aborted', { step: status.step, comment: command.comment ?? null }, who(command));
       return await promote('promoted_now');
     }

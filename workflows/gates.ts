@@ -1,9 +1,9 @@
 /** Quality gates: may this candidate go on to approval? Pure, deterministic. */
-import type { EvaluationResult, PipelineSpec } from '../activities/types';
+import type { EvaluationResult } from '../common/domain';
+import type { GatesSpec } from '../common/pipeline-request';
+import { higherIsBetter } from '../common/vocabulary';
 
-const lowerIsBetter = new Set(['rmse', 'mae', 'log_loss', 'mape']);
-
-export function checkGates(gates: PipelineSpec['gates'], evaluation: EvaluationResult): { passed: boolean; failures: string[] } {
+export function checkGates(gates: GatesSpec, evaluation: EvaluationResult): { passed: boolean; failures: string[] } {
   const failures: string[] = [];
   const m = evaluation.metrics;
   for (const [name, min] of Object.entries(gates.minMetrics)) {
@@ -18,7 +18,7 @@ export function checkGates(gates: PipelineSpec['gates'], evaluation: EvaluationR
   if (gates.mustBeatProduction && champion) {
     const key = evaluation.primaryMetric;
     const [c, p] = [m[key], champion[key]];
-    const beats = lowerIsBetter.has(key) ? c <= p * (1 + gates.tolerance) : c >= p - gates.tolerance;
+    const beats = !higherIsBetter(key) ? c <= p * (1 + gates.tolerance) : c >= p - gates.tolerance;
     if (!beats) failures.push(`${key} ${fmt(c)} does not beat production's ${fmt(p)} (tolerance ${gates.tolerance})`);
   }
   if (gates.maxFairnessGap != null) {

@@ -1,4 +1,6 @@
-/** Every workflow Perennial runs. A team's own worker registers them by re-exporting this module. */
-export { canaryRollout } from './canary';
+/** Every workflow Perennial runs, and their messages. A team's own worker registers them by re-exporting this module. */
+export { canaryRollout, type CanaryInput } from './canary';
 export { trainingPipeline } from './pipeline';
-export { abortCanaryUpdate, approveUpdate, canaryStatusQuery, promoteCanaryUpdate, rejectUpdate, statusQuery } from './definitions';
+export { approveUpdate, rejectUpdate, statusQuery, type DecisionInput } from './pipeline-messages';
+export { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from './canary-messages';
+export type { PipelineInput } from '../common/pipeline-start';

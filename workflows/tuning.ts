@@ -1,5 +1,6 @@
 /** Hyperparameter search, deterministic: which trials to run, and a bounded pool to run them. */
-import type { TrainingParams, TuningSpec } from '../activities/types';
+import { seededShuffle } from '../common/random';
+import type { TrainingParams, TuningSpec } from '../common/pipeline-request';
 
 /** The grid over the space's values, in a seeded order, cut to `trials`. */
 export function trialParams(tuning: TuningSpec, seed: number): Partial<TrainingParams>[] {
@@ -8,19 +9,8 @@ export function trialParams(tuning: TuningSpec, seed: number): Partial<TrainingP
     if (!values?.length) continue;
     grid = grid.flatMap((g) => values.map((v) => ({ ...g, [name]: v })));
   }
-  // a seeded shuffle (mulberry32), so a cut grid samples it evenly and the same seed picks the same trials
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = grid.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [grid[i], grid[j]] = [grid[j], grid[i]];
-  }
+  // a seeded shuffle, so a cut grid samples it evenly and the same seed picks the same trials
+  seededShuffle(grid, seed);
   return grid.slice(0, tuning.trials);
 }
 

@@ -1,51 +1,50 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { json, newRouter } from '../router';
 import { and, asc, eq, isNull } from 'drizzle-orm';
+import { personActor } from '../../common/actors';
+import { ApiKeyCreate, ApiKeyCreated, ApiKeySchema } from '../../common/resources';
+import { writeAudit } from '../../db/audit';
 import type { Db } from '../../db/client';
-import { apiKeys, auditEvents } from '../../db/schema';
+import { apiKeys } from '../../db/schema';
 import { hashToken, newKeyId, newToken, requireRole, type KeyCache } from '../auth';
 import { notFound } from '../errors';
-import { ApiKeyCreate, ApiKeySchema, errorResponses } from '../schemas';
+import { errorResponses, json, newRouter, pathParam } from '../router';
 
+const view = (k: typeof apiKeys.$inferSelect) => ({
+  id: k.id, name: k.name, role: k.role, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null,
+});
 
 export function apiKeyRoutes(db: Db, keyCache?: KeyCache) {
-  const app = newRouter();
   const admin = [requireRole('admin')];
-  const view = (k: typeof apiKeys.$inferSelect) => ({
-    id: k.id, name: k.name, role: k.role, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null,
-  });
+  return newRouter()
+    .openapi(createRoute({
+      method: 'post', path: '/', tags: ['api-keys'], summary: 'Create an API key (the token is shown once)', middleware: admin,
+      request: { body: { content: { 'application/json': { schema: ApiKeyCreate } }, required: true } },
+      responses: { 201: json(ApiKeyCreated, 'Created'), ...errorResponses(400, 401, 403) },
+    }), async (c) => {
+      const { name, role } = c.req.valid('json');
+      const id = newKeyId();
+      const token = newToken();
+      const by = c.get('principal');
+      await db.insert(apiKeys).values({ id, name, role, tokenHash: hashToken(token), createdBy: by.keyId });
+      await writeAudit(db, { action: 'api_key.create', actor: personActor(by), details: { id, name, role } });
+      return c.json({ id, name, role, token }, 201);
+    })
 
-  app.openapi(createRoute({
-    method: 'post', path: '/', tags: ['api-keys'], summary: 'Create an API key (the token is shown once)', middleware: admin,
-    request: { body: { content: { 'application/json': { schema: ApiKeyCreate } }, required: true } },
-    responses: { 201: json(z.object({ id: z.string(), name: z.string(), role: z.string(), token: z.string() }), 'Created'), ...errorResponses(400, 401, 403) },
-  }), async (c) => {
-    const { name, role } = c.req.valid('json');
-    const id = newKeyId();
-    const token = newToken();
-    const by = c.get('principal');
-    await db.insert(apiKeys).values({ id, name, role, tokenHash: hashToken(token), createdBy: by.keyId });
-    await db.insert(auditEvents).values({ actor: `${by.name} (${by.keyId})`, action: 'api_key.create', details: { id, name, role } });
-    return c.json({ id, name, role, token }, 201);
-  });
+    .openapi(createRoute({
+      method: 'get', path: '/', tags: ['api-keys'], summary: 'List API keys (never their tokens)', middleware: admin,
+      responses: { 200: json(z.object({ items: z.array(ApiKeySchema) }), 'Keys'), ...errorResponses(401, 403) },
+    }), async (c) => c.json({ items: (await db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt))).map(view) }, 200))
 
-  app.openapi(createRoute({
-    method: 'get', path: '/', tags: ['api-keys'], summary: 'List API keys (never their tokens)', middleware: admin,
-    responses: { 200: json(z.object({ items: z.array(ApiKeySchema) }), 'Keys'), ...errorResponses(401, 403) },
-  }), async (c) => c.json({ items: (await db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt))).map(view) }, 200));
-
-  app.openapi(createRoute({
-    method: 'delete', path: '/{id}', tags: ['api-keys'], summary: 'Revoke an API key', middleware: admin,
-    request: { params: z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) }) },
-    responses: { 200: json(ApiKeySchema, 'Revoked'), ...errorResponses(401, 403, 404) },
-  }), async (c) => {
-    const { id } = c.req.valid('param');
-    const [key] = await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
-    keyCache?.forget(id);
-    if (!key) throw notFound(`Active API key ${id}`);
-    const by = c.get('principal');
-    await db.insert(auditEvents).values({ actor: `${by.name} (${by.keyId})`, action: 'api_key.revoke', details: { id, name: key.name } });
-    return c.json(view(key), 200);
-  });
-  return app;
+    .openapi(createRoute({
+      method: 'delete', path: '/{id}', tags: ['api-keys'], summary: 'Revoke an API key', middleware: admin,
+      request: { params: z.object({ id: pathParam('id', z.string()) }) },
+      responses: { 200: json(ApiKeySchema, 'Revoked'), ...errorResponses(401, 403, 404) },
+    }), async (c) => {
+      const { id } = c.req.valid('param');
+      const [key] = await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
+      keyCache?.forget(id);
+      if (!key) throw notFound(`Active API key ${id}`);
+      await writeAudit(db, { action: 'api_key.revoke', actor: personActor(c.get('principal')), details: { id, name: key.name } });
+      return c.json(view(key), 200);
+    });
 }

@@ -1,23 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
+import { FeedbackRequest } from '../../common/resources';
 import type { Db } from '../../db/client';
 import { feedback } from '../../db/schema';
-import { json, newRouter } from '../router';
-import { errorResponses } from '../schemas';
-
-const FeedbackItem = z.object({
-  predictionId: z.string().min(1).max(100),
-  label: z.string().max(1000).optional(),
-  value: z.number().finite().optional(),
-}).strict().refine((i) => (i.label === undefined) !== (i.value === undefined), {
-  message: 'give the true label (classification) or value (regression), not both', path: ['label'],
-});
-const FeedbackRequest = z.object({ items: z.array(FeedbackItem).min(1).max(10_000) }).strict().openapi('FeedbackRequest');
+import { errorResponses, json, newRouter } from '../router';
 
 /** Ground truth for earlier predictions, joined to them by id; a later label for the same id replaces the earlier one. */
 export function feedbackRoutes(db: Db) {
-  const app = newRouter();
-  app.openapi(createRoute({
+  return newRouter().openapi(createRoute({
     method: 'post', path: '/', tags: ['serving'], summary: 'Labels for earlier predictions, by predictionId',
     request: { body: { content: { 'application/json': { schema: FeedbackRequest } }, required: true } },
     responses: { 202: json(z.object({ accepted: z.number() }), 'Stored; canary analysis and monitoring read it'), ...errorResponses(400, 401, 413) },
@@ -34,5 +24,4 @@ export function feedbackRoutes(db: Db) {
     }
     return c.json({ accepted: rows.length }, 202);
   });
-  return app;
 }

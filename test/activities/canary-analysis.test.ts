@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createDeploymentActivities } from '../../activities/deployment';
-import type { CanarySpec } from '../../activities/types';
+import type { CanarySpec } from '../../common/pipeline-request';
 import type { Database } from '../../db/client';
 import { feedback, models, predictions } from '../../db/schema';
 import { openTestDatabase } from '../helpers/database';
@@ -30,7 +30,7 @@ async function scenario(model: string, task: 'classification' | 'regression', ro
   for (const r of rows) {
     const batch = Array.from({ length: r.n }, () => ({
       id: `${model}-${++seq}`, modelName: model, version: r.version, role: r.version === 1 ? 'production' as const : 'canary' as const,
-      features: {}, output: r.error ? null : {}, label: r.label ?? null, value: r.value ?? null, error: r.error ? 'NaN output' : null,
+      features: {}, output: r.error ? null : r.value !== undefined ? { value: r.value } : { label: r.label ?? '', probabilities: {} }, label: r.label ?? null, value: r.value ?? null, error: r.error ? 'NaN output' : null,
       latencyMs: r.latencyMs ?? 0.3, createdAt: r.at ?? new Date(since.getTime() + 60_000),
     }));
     await database.db.insert(predictions).values(batch);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'drizzle-orm';
-import { LocalArtifactStore } from '../../activities/artifacts';
+import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
 import { withDuckDb } from '../../activities/duckdb';
 import type { Database } from '../../db/client';

@@ -5,10 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { LocalArtifactStore } from '../../activities/artifacts';
+import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
 import { createTrainingActivities } from '../../activities/training';
-import type { DatasetVersion, EvaluationResult, TrainingParams, TrainResult, ValidationReport } from '../../activities/types';
+import type { DatasetVersion, EvaluationResult, ValidationReport } from '../../common/domain';
+import type { TrainingParams } from '../../common/pipeline-request';
+import type { TrainResult } from '../../activities/types';
 import type { Database } from '../../db/client';
 import { backendUnavailable, type BackendPreference } from '../../ml/backend';
 import { openTestDatabase } from '../helpers/database';
@@ -22,7 +24,7 @@ let report: ValidationReport;
 
 const params = (over: Partial<TrainingParams> = {}): TrainingParams => ({
   epochs: 8, batchSize: 64, learningRate: 0.01, hiddenUnits: [16], validationSplit: 0.2, holdoutFraction: 0.2, seed: 42,
-  checkpointEvery: 100, dropout: 0, l2: 0, patience: null, classWeight: null, ...over,
+  checkpointEvery: 100, dropout: 0, l2: 0, patience: null, classWeight: null, cache: true, split: null, ...over,
 });
 
 before(async () => {
@@ -95,7 +97,7 @@ test('L2 regularisation and dropout are saved with the model and it evaluates af
 });
 
 test('a split by a time column holds out the latest days and trains on the earlier ones', async () => {
-  const { splitRows } = await import('../../activities/training');
+  const { splitRows } = await import('../../ml/split');
   const dates = ['2012-03-01', '2012-01-01', '2012-05-01', '2012-02-01', '2012-04-01'];
   const { order, holdout } = splitRows({ rows: 5, columns: { '__extra.date': dates } }, params({ holdoutFraction: 0.4, split: { by: 'date' } }));
   assert.deepEqual(holdout.map((i) => dates[i]), ['2012-04-01', '2012-05-01']);

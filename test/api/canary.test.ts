@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { and, eq } from 'drizzle-orm';
 import { createTrainingQueueActivities } from '../../activities';
-import { LocalArtifactStore } from '../../activities/artifacts';
+import { LocalArtifactStore } from '../../db/artifacts';
 import { auditEvents, modelVersions, predictions } from '../../db/schema';
 import { SEATTLE_WEATHER, startApiReplica, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 import { sendTraffic } from '../helpers/traffic';

@@ -66,7 +66,7 @@ test('rollback switches production to the previous version at once, audited, and
   const { auditEvents } = await import('../../db/schema');
   const { eq } = await import('drizzle-orm');
   const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.action, 'rollback'));
-  assert.deepEqual(audit.map((a) => [a.actor.split(' ')[0], a.version, (a.details as any).fromVersion]), [['alice', 1, 2]]);
+  assert.deepEqual(audit.map((a) => [a.actorName.split(' ')[0], a.version, (a.details as any).fromVersion]), [['alice', 1, 2]]);
 
   assert.equal((await t.api('POST', '/v1/models/weather/rollback', { token: approver })).status, 409, 'nothing earlier than version 1');
   const forward = await t.api('POST', '/v1/models/weather/rollback', { token: approver, body: { toVersion: 2, comment: 'fixed upstream' } });

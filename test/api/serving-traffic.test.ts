@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { createDeploymentActivities } from '../../activities/deployment';
-import { LocalArtifactStore } from '../../activities/artifacts';
+import { LocalArtifactStore } from '../../db/artifacts';
 import { createApp } from '../../api/app';
 import { createPredictionLog } from '../../api/prediction-log';
 import { createModelServer } from '../../api/serving';

@@ -72,10 +72,10 @@ test('docker-compose.yml parses with docker-compose config and defines the whole
   assert.match(trainer, /capabilities:\n\s+- gpu$/m);
   assert.match(trainer, /^\s+count: 1$/m);
   assert.match(trainer, /^\s+PERENNIAL_TF_BACKEND: tensorflow-gpu$/m);
-  assert.match(trainer, /workers\/trainer\.ts/);
+  assert.match(trainer, /platform\/trainer\.ts/);
 
   const worker = serviceBlock(rendered.stdout, 'worker');
-  assert.match(worker, /workers\/orchestrator\.ts/);
+  assert.match(worker, /platform\/worker\.ts/);
   for (const name of ['api', 'worker', 'trainer']) {
     const block = serviceBlock(rendered.stdout, name);
     assert.match(block, /artifacts:\/data/, `${name} mounts the shared artifacts volume`);

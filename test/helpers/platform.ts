@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../config';
 import { openDatabase, type Database } from '../../db/client';
-import { startPlatform, type Platform, type PlatformParts } from '../../workers/platform';
+import { startPlatform, type Platform, type PlatformParts } from '../../platform/platform';
+import { createClient, type PerennialClient } from '../../client';
 import { openTestDatabase } from './database';
 import { testTemporalAddress } from './temporal';
 
@@ -28,6 +29,10 @@ export interface TestPlatform {
   createKey(name: string, role: 'viewer' | 'operator' | 'approver' | 'admin'): Promise<string>;
   waitFor<T = any>(pipelineId: string, until: (p: any) => boolean, token?: string): Promise<T>;
   stop(): Promise<void>;
+  /** the typed client (client/), with the admin token */
+  client: PerennialClient;
+  /** the typed client with another key's token */
+  clientFor(token: string): PerennialClient;
 }
 
 export async function startTestPlatform(env: Record<string, string> = {}, parts?: PlatformParts): Promise<TestPlatform> {
@@ -49,6 +54,8 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
 
   return {
     platform, config, database, url, adminToken, dataDir, temporalAddress, api,
+    client: createClient(url, { token: adminToken }),
+    clientFor: (token) => createClient(url, { token }),
     async createKey(name, role) {
       const res = await api('POST', '/v1/api-keys', { body: { name, role } });
       if (res.status !== 201) throw new Error(`could not create key: ${JSON.stringify(res.body)}`);

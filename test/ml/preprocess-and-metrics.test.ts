@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { classificationMetrics, regressionMetrics } from '../../ml/metrics';
 import { encodeTarget, fitPreprocessor, transformFeatures } from '../../ml/preprocess';
-import { holdoutSplit } from '../../ml/random';
+import { holdoutSplit } from '../../common/random';
 import { checkGates } from '../../workflows/gates';
 
 test('preprocessing is fitted on the training rows only: median imputation with an indicator, standardisation, one-hot with "other"', () => {
@@ -54,7 +54,7 @@ test('regression metrics: RMSE, MAE and R2', () => {
 });
 
 test('quality gates name each failing metric, and compare with production on its primary metric', () => {
-  const gates = { minMetrics: { accuracy: 0.8 }, maxMetrics: { log_loss: 0.5 }, mustBeatProduction: true, tolerance: 0 };
+  const gates = { minMetrics: { accuracy: 0.8 }, maxMetrics: { log_loss: 0.5 }, mustBeatProduction: true, tolerance: 0, maxFairnessGap: null };
   const result = checkGates(gates, { metrics: { accuracy: 0.7, log_loss: 0.9 }, championMetrics: { accuracy: 0.75 }, primaryMetric: 'accuracy', rows: 10 });
   assert.equal(result.passed, false);
   assert.deepEqual(result.failures, [

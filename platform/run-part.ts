@@ -5,9 +5,8 @@ import { startPlatform, type PlatformParts } from './platform';
 export async function runPart(name: string, parts: PlatformParts) {
   try {
     const config = loadConfig();
-    const temporalAddress = config.temporal.address ?? 'localhost:7233';
-    const platform = await startPlatform(config, { parts, temporalAddress, log: (m) => console.log(`[${name}] ${m}`) });
-    console.log(`[${name}] running (Temporal ${temporalAddress}, namespace ${config.temporal.namespace}${platform.apiUrl ? `, API ${platform.apiUrl}` : ''})`);
+    const platform = await startPlatform(config, { parts, log: (m) => console.log(`[${name}] ${m}`) });
+    console.log(`[${name}] running (Temporal ${platform.temporalAddress}, namespace ${config.temporal.namespace}${platform.apiUrl ? `, API ${platform.apiUrl}` : ''})`);
     const stop = async (signal: string) => {
       console.log(`[${name}] ${signal}: draining and stopping`);
       await platform.stop();

@@ -1,4 +1,4 @@
-/** Seeded randomness, so the same seed and data give the same split and the same model. */
+/** Seeded randomness, so the same seed and data give the same split, the same trials and the same model. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -10,14 +10,18 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-export function shuffledIndices(n: number, seed: number): number[] {
+/** Fisher-Yates over `items` (in place) with the seeded generator. */
+export function seededShuffle<T>(items: T[], seed: number): T[] {
   const rand = mulberry32(seed);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
+  for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
+    [items[i], items[j]] = [items[j], items[i]];
   }
-  return idx;
+  return items;
+}
+
+export function shuffledIndices(n: number, seed: number): number[] {
+  return seededShuffle(Array.from({ length: n }, (_, i) => i), seed);
 }
 
 /** Splits row indices into a training part and a held-out part, the same way every time for a seed. */

@@ -1,5 +1,5 @@
 /**
- * The training worker: train and evaluate on the `perennial-training` task queue, with the best
+ * `npm run trainer`: the training worker, train and evaluate on the `perennial-training` task queue, with the best
  * TensorFlow.js backend present (PERENNIAL_TF_BACKEND) and PERENNIAL_TRAINING_SLOTS activity slots.
  */
 import { runPart } from './run-part';

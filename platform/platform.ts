@@ -6,9 +6,10 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
-import proto from '@temporalio/proto';
 import { Gauge } from 'prom-client';
-import { LocalArtifactStore } from '../activities/artifacts';
+import { LocalArtifactStore } from '../db/artifacts';
+import { ensureSearchAttributes } from './search-attributes';
+import { temporalConnectOptions } from './temporal';
 import { createApp } from '../api/app';
 import { createMetrics } from '../api/metrics';
 import { createPredictionLog } from '../api/prediction-log';
@@ -16,8 +17,8 @@ import { createModelServer, type ModelServer } from '../api/serving';
 import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { loadBackend } from '../ml/backend';
-import { codeVersion, PerennialPlugin } from './plugin';
-import { cachedWorkflowBundle } from './workflow-bundle';
+import { codeVersion, PerennialPlugin } from '../workers/plugin';
+import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 
 export interface PlatformParts {
   api?: boolean;
@@ -30,6 +31,8 @@ export interface Platform {
   /** absent in a training-only worker */
   database?: Database;
   client: Client;
+  /** the Temporal frontend it is connected to */
+  temporalAddress: string;
   /** e.g. http://127.0.0.1:3000, when the API runs here */
   apiUrl?: string;
   /** stops the API, drains the workers, closes connections */
@@ -50,20 +53,10 @@ function quietRuntime(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR') {
   }
 }
 
-/** Registers ModelName and PipelineStage on a Temporal that Perennial did not start itself. */
-export async function ensureSearchAttributes(connection: Connection, namespace: string) {
-  const Keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = ['ModelName', 'PipelineStage'].filter((n) => !customAttributes?.[n]);
-  if (!missing.length) return;
-  await connection.operatorService.addSearchAttributes({
-    namespace, searchAttributes: Object.fromEntries(missing.map((n) => [n, Keyword])),
-  });
-}
-
 export async function startPlatform(config: Config, opts: {
   parts?: PlatformParts;
-  temporalAddress: string;
+  /** the dev server `npm start` or the tests run; else TEMPORAL_ADDRESS and the rest of Temporal's environment configuration */
+  temporalAddress?: string;
   /** an open, migrated database to use instead of the one config names */
   database?: Database;
   workflowBundlePath?: string;
@@ -81,14 +74,15 @@ export async function startPlatform(config: Config, opts: {
   if (!opts.database) await database?.migrate();
   const artifacts = new LocalArtifactStore(config.artifactsDir);
 
-  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const { address, tls, apiKey, metadata } = temporalConnectOptions(opts.temporalAddress);
+  const connection = await Connection.connect({ address, tls, apiKey, metadata });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   await ensureSearchAttributes(connection, config.temporal.namespace);
 
   const workers: Worker[] = [];
   let nativeConnection: NativeConnection | undefined;
   if (parts.orchestration || parts.training) {
-    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+    nativeConnection = await NativeConnection.connect({ address, tls, apiKey, metadata });
   }
   if (parts.orchestration) {
     const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
@@ -148,7 +142,7 @@ export async function startPlatform(config: Config, opts: {
 
   let stopping: Promise<void> | undefined;
   return {
-    config, database, client, apiUrl,
+    config, database, client, apiUrl, temporalAddress: address,
     stop() {
       stopping ??= (async () => {
         if (server) await new Promise<void>((r) => server!.close(() => r()));

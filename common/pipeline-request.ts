@@ -1,11 +1,13 @@
 /**
- * The HTTP contract as zod schemas: they validate requests and generate /openapi.json.
- * Defaults here are the platform's defaults (documented in README.md).
+ * The pipeline request: the body of POST /v1/pipelines (and of a schedule, a retraining, an arrival).
+ * These zod schemas validate requests and generate /openapi.json; every TypeScript type of a pipeline's
+ * settings is derived from them. Defaults here are the platform's defaults (documented in README.md).
  */
 import { z } from '@hono/zod-openapi';
+import { DURATION_MESSAGE, DURATION_PATTERN } from './durations';
+import { canaryModes, datasetFormats, modelTasks, triggerKinds } from './vocabulary';
 
-export const Duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "90s", "10m" or "72h"')
-  .openapi({ example: '72h' });
+export const Duration = z.string().regex(DURATION_PATTERN, DURATION_MESSAGE).openapi({ example: '72h' });
 export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
   'expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit').openapi({ example: 'weather' });
 
@@ -30,7 +32,7 @@ export const TrainingSchema = z.object({
 }).strict();
 
 export const CanarySchema = z.object({
-  mode: z.enum(['split', 'shadow']).default('split')
+  mode: z.enum(canaryModes).default('split')
     .openapi({ description: 'split: the canary answers its share of requests; shadow: it sees a mirror of that share and production answers every request' }),
   steps: z.array(z.number().int().min(1).max(99)).min(1).max(20).default([10, 50])
     .refine((s) => s.every((w, i) => i === 0 || w > s[i - 1]), 'steps must increase')
@@ -51,7 +53,7 @@ export const PipelineRequest = z.object({
   model: ModelName,
   dataset: z.object({
     uri: z.string().min(1).openapi({ example: 'node_modules/vega-datasets/data/seattle-weather.csv', description: 'a path, file://, http(s)://, or postgres:// (with query)' }),
-    format: z.enum(['csv', 'json', 'ndjson', 'parquet']).optional().openapi({ description: 'inferred from the extension or the content when absent' }),
+    format: z.enum(datasetFormats).optional().openapi({ description: 'inferred from the extension or the content when absent' }),
     query: z.string().min(1).optional().openapi({ description: 'postgres:// sources: the SELECT whose rows are the dataset' }),
     csv: z.object({
       delimiter: z.string().min(1).max(4).optional(),
@@ -61,7 +63,7 @@ export const PipelineRequest = z.object({
   }).strict().refine((d) => !/^postgres(ql)?:\/\//i.test(d.uri) || d.query, { message: 'a postgres:// dataset needs a query', path: ['query'] }),
   target: z.string().min(1).openapi({ example: 'weather' }),
   intendedUse: z.string().max(5000).optional().openapi({ description: 'what the model is for (and not for): the model card opens with it' }),
-  task: z.enum(['classification', 'regression']).optional(),
+  task: z.enum(modelTasks).optional(),
   features: z.array(z.string().min(1)).min(1).optional(),
   validation: z.object({
     unseenCategoryShare: z.number().min(0).max(1).default(0.05),
@@ -108,105 +110,24 @@ export const PipelineRequest = z.object({
     .openapi({ description: 'Canary rollout after approval ({} for the defaults); null promotes straight after approval.' }),
   monitor: z.record(z.string(), z.unknown()).default({}),
 }).strict().openapi('PipelineRequest');
-export type PipelineRequest = z.infer<typeof PipelineRequest>;
+export type PipelineRequest = z.input<typeof PipelineRequest>;
+/** A pipeline request after validation and defaults: what the workflow runs. */
+export type PipelineSpec = z.output<typeof PipelineRequest>;
+export type TrainingParams = z.output<typeof TrainingSchema>;
+export type CanarySpec = z.output<typeof CanarySchema>;
+export type DatasetSpec = PipelineSpec['dataset'];
+export type CsvOptions = NonNullable<DatasetSpec['csv']>;
+export type ValidationOptions = PipelineSpec['validation'];
+export type TuningSpec = NonNullable<PipelineSpec['tuning']>;
+export type EvaluationSpec = PipelineSpec['evaluation'];
+export type GatesSpec = PipelineSpec['gates'];
 
-export const PredictRequest = z.object({
-  instances: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000),
-}).strict().openapi('PredictRequest');
-
-export const ErrorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-}).openapi('Error');
-
-const Anomaly = z.object({
-  kind: z.string(), column: z.string().optional(), severity: z.enum(['error', 'warning']), message: z.string(),
-  observed: z.unknown().optional(), expected: z.unknown().optional(),
-});
-const Stage = z.enum(['ingest', 'validate', 'train', 'evaluate', 'approval', 'servability', 'canary', 'promote', 'done']);
-
-export const CanaryAnalysisSchema = z.record(z.string(), z.unknown()).openapi({
-  description: 'window, canary and production (requests, errors, errorRate, latencyP95Ms, labels, feedbackScore), latencyRatio, predictionDistance, sufficient, passed, failures, notes',
-});
-export const CanaryStatusSchema = z.object({
-  workflowId: z.string(), model: z.string(), version: z.number(), mode: z.enum(['split', 'shadow']),
-  step: z.number(), steps: z.array(z.number()), trafficPercent: z.number(), holding: z.boolean(), waiting: z.boolean(),
-  analyses: z.array(CanaryAnalysisSchema), outcome: z.enum(['promoted', 'rolled_back']).nullable(),
-  reason: z.string().nullable(), decidedBy: z.string().nullable(), comment: z.string().nullable(),
-}).openapi('Canary');
-
-export const PipelineStatusSchema = z.object({
-  id: z.string(),
-  runId: z.string(),
-  model: z.string(),
-  status: z.enum(['running', 'awaiting_approval', 'completed', 'rejected', 'failed', 'cancelled']),
-  stage: Stage,
-  reason: z.enum(['validation', 'gates', 'approval', 'approval_timeout', 'servability', 'canary']).nullable(),
-  error: z.string().nullable(),
-  modelVersion: z.number().nullable(),
-  task: z.string().nullable(),
-  dataset: z.object({ hash: z.string(), rows: z.number(), deduplicated: z.boolean() }).nullable(),
-  validation: z.object({
-    passed: z.boolean(), anomalies: z.array(Anomaly),
-    reference: z.object({ contract: z.string().nullable(), previous: z.string().nullable() }).optional(),
-  }).nullable(),
-  training: z.object({
-    epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), valLoss: z.number().nullable().optional(),
-    backend: z.string().nullable(), device: z.string().optional(), trainSeconds: z.number().nullable(), resumedFromEpoch: z.number().optional(),
-    cached: z.boolean().optional(), cachedFrom: z.object({ version: z.number(), pipelineId: z.string() }).optional(),
-    trials: z.array(z.object({
-      trial: z.number(), params: z.record(z.string(), z.unknown()), valLoss: z.number().nullable(), loss: z.number(), epochs: z.number(),
-    })).optional(),
-    bestTrial: z.number().optional(),
-  }).nullable(),
-  metrics: z.record(z.string(), z.number()).nullable(),
-  championMetrics: z.record(z.string(), z.number()).nullable(),
-  gates: z.object({ passed: z.boolean(), failures: z.array(z.string()) }).nullable(),
-  approval: z.object({
-    required: z.boolean(), decision: z.enum(['approved', 'rejected', 'timed_out']).nullable(), by: z.string().nullable(),
-    at: z.string().nullable(), comment: z.string().nullable(), deadline: z.string().nullable(),
-  }),
-  servability: z.object({ servable: z.boolean(), problem: z.string().optional(), instances: z.number() }).optional(),
-  canary: z.union([CanaryStatusSchema, z.object({ skipped: z.string() })]).nullable(),
-  stages: z.array(z.object({
-    name: Stage, status: z.enum(['running', 'completed', 'failed', 'skipped']), startedAt: z.string(), endedAt: z.string().nullable(),
-  })),
-  startedBy: z.string().nullable(),
-  startedAt: z.string(),
-  endedAt: z.string().nullable(),
-  temporalUiUrl: z.string(),
-}).openapi('Pipeline');
-
-export const PipelineStarted = z.object({ id: z.string(), runId: z.string(), temporalUiUrl: z.string() }).openapi('PipelineStarted');
-export const DecisionRequest = z.object({ comment: z.string().max(10_000).optional() }).strict().openapi('Decision');
-
-export const ApiKeyCreate = z.object({
-  name: z.string().min(1).max(200),
-  role: z.enum(['viewer', 'operator', 'approver', 'admin']),
-}).strict().openapi('ApiKeyCreate');
-export const ApiKeySchema = z.object({
-  id: z.string(), name: z.string(), role: z.string(), createdAt: z.string(), revokedAt: z.string().nullable(),
-}).openapi('ApiKey');
-
-export const ModelVersionSchema = z.object({
-  version: z.number(), status: z.string(), metrics: z.record(z.string(), z.number()), datasetHash: z.string(),
-  params: z.record(z.string(), z.unknown()), features: z.array(z.string()), target: z.string(), backend: z.string(),
-  codeVersion: z.string(), pipelineId: z.string(), workflowRunId: z.string(), createdAt: z.string(),
-  approvedBy: z.string().nullable(), approvedAt: z.string().nullable(),
-}).openapi('ModelVersion');
-export const ModelSummary = z.object({
-  name: z.string(), task: z.string(), productionVersion: z.number().nullable(), canaryVersion: z.number().nullable(),
-  canaryTrafficPercent: z.number(), canaryMode: z.enum(['split', 'shadow']), updatedAt: z.string(),
-}).openapi('ModelSummary');
-export const ModelDetail = ModelSummary.extend({ versions: z.array(ModelVersionSchema) }).openapi('Model');
-
-export const DatasetSchema = z.object({
-  hash: z.string(), sourceUri: z.string(), format: z.string(), rows: z.number(), sizeBytes: z.number(),
-  schema: z.unknown(), statistics: z.unknown(), firstSeenAt: z.string(),
-}).openapi('Dataset');
-
-export const errorResponses = (...codes: (400 | 401 | 403 | 404 | 409 | 413 | 422)[]) =>
-  Object.fromEntries(codes.map((c) => [c, { description: errorDescriptions[c], content: { 'application/json': { schema: ErrorSchema } } }]));
-const errorDescriptions = {
-  400: 'Invalid input; details names the fields', 401: 'No or bad token', 403: 'Role too low, or a rule such as four-eyes',
-  404: 'No such thing', 409: 'State conflict', 413: 'Body too large', 422: 'Refused by the stage',
-} as const;
+/** What started a pipeline, shown on it and kept with its record. */
+export const PipelineTriggerSchema = z.object({
+  kind: z.enum(triggerKinds),
+  /** who: the person's name (api), or the monitor, schedule or arrival that started it */
+  by: z.string().nullable(),
+  reportId: z.string().optional(),
+  scheduleId: z.string().optional(),
+}).openapi('PipelineTrigger');
+export type PipelineTrigger = z.output<typeof PipelineTriggerSchema>;

@@ -1,4 +1,4 @@
-/** Applies migrations/ to the database that DATABASE_URL names (or the embedded PGlite). */
+/** `npm run migrate`: applies migrations/ to the database that DATABASE_URL names (or the embedded PGlite). */
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/client';

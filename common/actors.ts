@@ -1,0 +1,35 @@
+/**
+ * Who may do what, and who did it. Roles are ordered: each can do what the lower ones can. An actor
+ * is what the audit log records: a person (an API key's holder) or a part of the system.
+ */
+import type { Principal } from './domain';
+import { roles, type ActorKind, type Role } from './vocabulary';
+
+export const roleRank = Object.fromEntries(roles.map((r, i) => [r, i])) as Record<Role, number>;
+export const hasRole = (who: { role: Role }, needed: Role) => roleRank[who.role] >= roleRank[needed];
+
+/** approving or rejecting a candidate, aborting or promoting a canary, rolling back */
+export const DECIDER_ROLE: Role = 'approver';
+export const mayDecide = (who: { role: Role }) => hasRole(who, DECIDER_ROLE);
+
+export interface Actor {
+  kind: ActorKind;
+  /** the API key's id, or the system part's name */
+  id: string;
+  name: string;
+}
+
+export const personActor = (p: Principal): Actor => ({ kind: 'person', id: p.keyId, name: p.name });
+
+const system = (id: string): Actor => ({ kind: 'system', id, name: `system:${id}` });
+export const SystemActors = {
+  /** the pipeline workflow: a rejected candidate */
+  pipeline: system('pipeline'),
+  canary: system('canary'),
+  approvalTimeout: system('approval-timeout'),
+  /** promotion of a pipeline whose request needed no approval */
+  autoApproval: system('auto-approval'),
+} as const;
+
+/** "alice (key_0123)" or "system:canary": how a status document names who did something */
+export const actorLabel = (a: Actor) => (a.kind === 'system' ? a.name : `${a.name} (${a.id})`);

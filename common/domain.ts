@@ -1,0 +1,121 @@
+/**
+ * The data model's shapes that several layers share: the workflows and activities pass them through
+ * Temporal's history, the database stores them in typed jsonb columns, the API shows them. Plain JSON.
+ * Shapes of a request or a status are derived from their zod contracts (pipeline-request.ts,
+ * pipeline-status.ts), never written here again.
+ */
+import type { CsvOptions } from './pipeline-request';
+import type { Anomaly, ColumnSchema } from './pipeline-status';
+import type { ColumnKind, DatasetFormat, ModelTask, Role } from './vocabulary';
+
+/** Who asked: an API key (or the bootstrap admin token), as the API authenticated it. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  role: Role;
+}
+
+export interface ColumnStatistics {
+  name: string;
+  kind: ColumnKind;
+  count: number;
+  missing: number;
+  distinct: number;
+  min?: number | string | null;
+  max?: number | string | null;
+  mean?: number | null;
+  std?: number | null;
+  /** numerics: the 1st, 5th, 25th, 50th, 75th, 95th and 99th percentiles, keyed "p1" ... "p99" */
+  quantiles?: Record<string, number>;
+  /** numerics: 20 equal-width bins from min to max (edges has 21 entries) */
+  histogram?: { edges: number[]; counts: number[] };
+  /** categoricals and booleans: the 20 most frequent values */
+  top?: { value: string; count: number }[];
+}
+
+export interface DatasetStatistics {
+  rows: number;
+  /** rows that repeat an earlier row exactly */
+  duplicateRows: number;
+  columns: ColumnStatistics[];
+}
+
+export interface DatasetVersion {
+  hash: string;
+  rows: number;
+  format: DatasetFormat;
+  /** CSV: the delimiter, quote and header every reader uses */
+  readOptions: CsvOptions;
+  artifactKey: string;
+  sizeBytes: number;
+  columns: ColumnSchema[];
+  /** true when these exact bytes had been stored before */
+  deduplicated: boolean;
+}
+
+/** A model's data contract: set by the first dataset version accepted for it. */
+export interface ContractColumn {
+  name: string;
+  kind: ColumnKind;
+  nullable: boolean;
+  missingRate: number;
+  /** the allowed categories, when the reference had at most 20 */
+  categories?: string[];
+  min?: number | null;
+  max?: number | null;
+}
+
+export interface ValidationReport {
+  passed: boolean;
+  anomalies: Anomaly[];
+  /** the dataset versions it was held against */
+  reference: { contract: string | null; previous: string | null };
+  /** the task, inferred from the target when the request did not say */
+  task: ModelTask;
+  /** the feature columns the model will use */
+  features: ColumnSchema[];
+}
+
+export type Metrics = Record<string, number>;
+
+export interface PerClassMetrics { label: string; precision: number; recall: number; f1: number; support: number }
+
+export interface FairnessReport {
+  positiveClass: string;
+  groups: { value: string; rows: number; selectionRate: number; truePositiveRate: number | null }[];
+  selectionRateGap: number;
+  truePositiveRateGap: number;
+}
+
+/** A few held-out rows as raw JSON instances, and the network's outputs for them on the evaluation path. */
+export interface ServingSample { instances: Record<string, unknown>[]; outputs: number[] }
+
+export interface EvaluationResult {
+  metrics: Metrics;
+  championMetrics?: Metrics;
+  /** accuracy (classification) or rmse (regression) */
+  primaryMetric: string;
+  rows: number;
+  confusionMatrix?: { labels: string[]; matrix: number[][] };
+  perClass?: PerClassMetrics[];
+  /** per slice column: metrics for each of its values */
+  slices?: Record<string, { value: string; rows: number; metrics: Metrics }[]>;
+  /** permutation importance on the held-out rows: how much the primary metric worsens when a feature is shuffled */
+  importance?: { feature: string; importance: number }[];
+  fairness?: Record<string, FairnessReport>;
+  /** the servability check sends these instances through the serving path and expects the same outputs */
+  servingSample?: ServingSample;
+}
+
+/** What a model version keeps of its evaluation (model_versions.evaluation): the model card reads it. */
+export interface VersionEvaluation extends Omit<EvaluationResult, 'metrics' | 'championMetrics' | 'servingSample'> {
+  championMetrics: Metrics | null;
+  championVersion: number | null;
+}
+
+
+export interface ModelVersionRef {
+  model: string;
+  version: number;
+  artifactKey: string;
+}

@@ -1,0 +1,44 @@
+/**
+ * Names shared by the workflows, the workers, the API and Temporal itself: task queues, workflow
+ * types and ids, search attributes and the error types that cross the workflow boundary.
+ * Deterministic, so workflows import it too.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const TASK_QUEUES = {
+  /** workflows and CPU activities */
+  orchestration: 'perennial',
+  /** train, evaluate and the servability check: GPU machines in production */
+  training: 'perennial-training',
+} as const;
+
+export const WORKFLOW_TYPES = { pipeline: 'trainingPipeline', canary: 'canaryRollout' } as const;
+
+export const workflowIds = {
+  /** a new pipeline; `key` (a hash of an Idempotency-Key) makes a repeated request find the same one */
+  pipeline: (model: string, key: string) => `pipeline-${model}-${key}`,
+  canary: (model: string, version: number) => `canary-${model}-v${version}`,
+  monitor: (model: string) => `monitor-${model}`,
+  retrain: (model: string) => `retrain-${model}`,
+};
+
+/** Search attributes that make Perennial's workflows findable in the Temporal UI and by the API. */
+export const ModelNameKey = defineSearchAttributeKey('ModelName', SearchAttributeType.KEYWORD);
+export const PipelineStageKey = defineSearchAttributeKey('PipelineStage', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [ModelNameKey, PipelineStageKey] as const;
+
+/** ApplicationFailure types that cross the workflow boundary; the API maps refusals to HTTP statuses. */
+export const ErrorTypes = {
+  /** the data cannot be read or used: a validation outcome, never retried */
+  dataset: 'DatasetError',
+  /** another version's canary holds the model's slot: retried until it ends */
+  canarySlotTaken: 'CanarySlotTaken',
+  /** 409 */
+  notAwaitingApproval: 'NotAwaitingApproval',
+  /** 403 */
+  roleTooLow: 'RoleTooLow',
+  /** 403, code four_eyes */
+  fourEyes: 'FourEyes',
+  /** 409 */
+  canaryNotRunning: 'CanaryNotRunning',
+} as const;

@@ -1,0 +1,39 @@
+/** How the workflows call their activities: timeouts and retries, one named set per kind of work. */
+import type { ActivityOptions } from '@temporalio/workflow';
+import { ErrorTypes, TASK_QUEUES } from '../common/names';
+
+/** bad data is a validation outcome: retrying cannot mend it */
+const neverRetried = [ErrorTypes.dataset];
+
+/** registry, pipeline records, audit and validation: database work, idempotent, retried a few times */
+export const recordkeeping: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: neverRetried },
+};
+
+/** reading a dataset from its source: a source that is down gets a few tries; bad data gets none */
+export const ingesting: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: neverRetried },
+};
+
+/**
+ * Training, evaluation and the servability check, on the training workers' own queue. The train
+ * activity heartbeats its epoch: a worker silent for `heartbeatTimeout` is replaced by one that
+ * resumes from its last checkpoint.
+ */
+export const training = (taskQueue: string = TASK_QUEUES.training, heartbeatTimeout = '2 minutes'): ActivityOptions => ({
+  taskQueue,
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout,
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: neverRetried },
+});
+
+/** a canary's weight, rollback and analysis: short, and retried until the database answers again */
+export const deploying: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } };
+
+/** waiting for another version's canary of the model to end: retried, durably, with backoff */
+export const waitingForCanarySlot: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};

@@ -1,0 +1,16 @@
+/**
+ * Versioned changes to the pipeline's code (Temporal's patching API). A pipeline that started before a
+ * change replays its old path; new ones take the new path. Each patch retires in two steps:
+ *   1. once no pipeline that started before the change can still be open (the longest approval
+ *      timeout in use has passed since the release that added it, and `GET /v1/pipelines?status=running`
+ *      lists none older), replace `patched(id)` with `deprecatePatch(id)` and keep only the new path;
+ *   2. one release later, remove the `deprecatePatch` call and the replay fixtures recorded before it.
+ */
+export const Patches = {
+  /** reuse an earlier run's model for the same data, parameters and code (release 0.1, issue 4); step 1 due */
+  reuseTrainedModels: 'reuse-trained-models',
+  /** the servability check before any traffic (release 0.1, issue 5) */
+  servabilityCheck: 'servability-check',
+  /** the canary rollout as a child workflow (release 0.1, issue 5) */
+  canaryRollout: 'canary-rollout',
+} as const;
