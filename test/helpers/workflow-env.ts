@@ -10,11 +10,11 @@
  */
 import crypto from 'node:crypto';
 import { after, type TestContext } from 'node:test';
-import { ApplicationFailure, type LogLevel, type LogMetadata, type QueryDefinition, type UpdateDefinition } from '@temporalio/common';
+import { ApplicationFailure, type LogLevel, type LogMetadata, type QueryDefinition } from '@temporalio/common';
 import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities';
-import { approveUpdate, canaryStatusQuery, statusQuery } from '../../workflows';
+import { canaryStatusQuery, statusQuery, type CanaryInput, type DecisionInput, type PipelineInput } from '../../workflows';
 import { workflowsPath } from '../../workers/plugin';
 import { PipelineRequest } from '../../common/pipeline-request';
 import { testTemporalAddress } from './temporal';
@@ -32,24 +32,16 @@ try {
   // another module of this process installed the runtime first
 }
 
-// ---- the shapes that cross the boundary, derived from the activity and message types ----
+// ---- the shapes that cross the boundary, from what the workflows module exports ----
 
 type Result<T> = T extends QueryDefinition<infer R, any, any> ? R : never;
 export type PipelineStatus = Result<typeof statusQuery>;
 export type CanaryStatus = Result<typeof canaryStatusQuery>;
-export type DecisionInput = typeof approveUpdate extends UpdateDefinition<any, [infer D], any> ? D : never;
 export type Principal = DecisionInput['by'];
 export type CanaryAnalysis = CanaryStatus['analyses'][number];
-export type PipelineSpec = ReturnType<typeof PipelineRequest.parse>;
+export type PipelineSpec = PipelineInput['spec'];
 export type CanarySpec = NonNullable<PipelineSpec['canary']>;
-export type ModelTask = NonNullable<PipelineSpec['task']>;
-export interface PipelineInput {
-  spec: PipelineSpec;
-  requestedBy?: Principal | null;
-  trainingTaskQueue?: string;
-  trainingHeartbeatTimeout?: string;
-}
-export interface CanaryInput { pipelineId: string; model: string; version: number; task: ModelTask; spec: CanarySpec }
+export type ModelTask = CanaryInput['task'];
 type PipelineWorkflow = (input: PipelineInput) => Promise<PipelineStatus>;
 type CanaryWorkflow = (input: CanaryInput) => Promise<CanaryStatus>;
 
@@ -63,6 +55,10 @@ export const people = {
   operator: { keyId: 'key-olga', name: 'Olga', role: 'operator' },
   viewer: { keyId: 'key-vic', name: 'Vic', role: 'viewer' },
 } as const satisfies Record<string, Principal>;
+
+/** who the audit records: a person by their key, or a part of the system */
+export const personActor = (p: Principal) => ({ kind: 'person', id: p.keyId, name: p.name });
+export const systemActor = (id: string) => ({ kind: 'system', id, name: `system:${id}` });
 
 // ---- base mocks: plausible fixed answers; a renamed or reshaped activity fails the typecheck ----
 

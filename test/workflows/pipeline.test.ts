@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { approveUpdate, rejectUpdate } from '../../workflows';
 import {
-  acceptedUpdates, baseTrainingMocks, canaryAnalysis, gate, people, pipelineSpec, pipelineStatus, refusal, untilPipeline, workflowEnv,
+  acceptedUpdates, baseTrainingMocks, canaryAnalysis, gate, people, personActor, pipelineSpec, pipelineStatus, refusal, systemActor, untilPipeline,
+  workflowEnv,
 } from '../helpers/workflow-env';
 
 const stageNames = (s: { stages: { name: string }[] }) => s.stages.map((x) => x.name);
@@ -43,7 +44,7 @@ test('an approver approves a pipeline awaiting approval: it completes and the ve
 
   assert.deepEqual(env.callsOf('recordPipelineStart').map((c) => [c.model, c.startedBy]), [[spec.model, people.requester.keyId]]);
   assert.deepEqual(env.callsOf('recordDecision').map((c) => [c.decision, c.by, c.comment, c.version]), [['approved', people.approver, 'looks good', 3]]);
-  assert.deepEqual(env.callsOf('promoteVersion'), [{ pipelineId: handle.workflowId, model: spec.model, version: 3, actor: 'Ada (key-ada)' }]);
+  assert.deepEqual(env.callsOf('promoteVersion'), [{ pipelineId: handle.workflowId, model: spec.model, version: 3, actor: personActor(people.approver) }]);
   assert.deepEqual(env.callsOf('recordPipelineOutcome').map((c) => [c.status, c.reason]), [['completed', undefined]]);
   const [train] = env.callsOf('trainModel');
   assert.equal(train.model, spec.model);
@@ -169,7 +170,7 @@ test('a canary whose analysis fails against production rejects the pipeline for 
   assert.equal(result.canary.reason, 'analysis');
   assert.equal(result.canary.workflowId, `canary-${spec.model}-v2`);
   assert.deepEqual(env.callsOf('setCanaryWeight').map((c) => c.weight), [10]);
-  assert.deepEqual(env.callsOf('rollBackCanary').map((c) => [c.version, c.reason, c.actor]), [[2, 'analysis', 'system:canary']]);
+  assert.deepEqual(env.callsOf('rollBackCanary').map((c) => [c.version, c.reason, c.actor]), [[2, 'analysis', systemActor('canary')]]);
   assert.equal(env.callsOf('promoteVersion').length, 0);
 });
 
@@ -234,7 +235,7 @@ test('the key that started a pipeline may not decide on it (FourEyes), even as a
   await handle.executeUpdate(approveUpdate, { args: [{ by: people.admin }] });
   const result = await handle.result();
   assert.equal(result.status, 'completed');
-  assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.actor), ['Root (key-root)']);
+  assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.actor), [personActor(people.admin)]);
 });
 
 test('a second decision after the first is refused NotAwaitingApproval', async (t) => {
@@ -273,7 +274,7 @@ test('approval.required false skips the wait and promotes as system:auto-approva
   assert.equal(result.approval.required, false);
   assert.equal(result.approval.decision, null);
   assert.equal(env.callsOf('recordDecision').length, 0);
-  assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.actor), ['system:auto-approval']);
+  assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.actor), [systemActor('auto-approval')]);
 });
 
 test('an unexpected activity error fails the pipeline and records the error', async (t) => {
@@ -343,6 +344,6 @@ test('a canary with no version in production to compare with is skipped with a r
   assert.equal(env.callsOf('claimCanarySlot').length, 0);
   assert.equal(env.callsOf('setCanaryWeight').length, 0);
   assert.equal(env.callsOf('analyseCanary').length, 0);
-  assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.actor), ['Ada (key-ada)']);
+  assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.actor), [personActor(people.approver)]);
 });
 
