@@ -17,12 +17,17 @@ export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
+const httpExceptionCodes: Partial<Record<number, string>> = {
+  400: 'invalid_request', 401: 'unauthorized', 413: 'payload_too_large', 415: 'unsupported_media_type',
+};
+
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
-    const code = status === 413 ? 'payload_too_large' : status === 400 ? 'invalid_request' : status === 401 ? 'unauthorized' : 'http_error';
-    const message = status === 413 ? 'The request body is too large.' : err.message || 'Bad request.';
+    const code = httpExceptionCodes[status] ?? 'http_error';
+    const message = status === 413 ? 'The request body is too large.'
+      : status === 415 ? 'The body must be JSON, sent with "Content-Type: application/json".' : err.message || 'Bad request.';
     return c.json(errorBody(code, message), status);
   }
   console.error(`[api] unexpected error on ${c.req.method} ${c.req.path}:`, err);

@@ -14,7 +14,7 @@ export function newRouter() {
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-/** A route's path parameter: `param('id', z.string())` documents it as `{id}` in the path. */
+/** A route's path parameter: `pathParam('id', z.string())` documents it as `{id}` in the path. */
 export const pathParam = <T extends z.ZodType>(name: string, schema: T) => schema.openapi({ param: { name, in: 'path' } });
 
 const errorDescriptions = {

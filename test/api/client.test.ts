@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PerennialError } from '../../client';
-import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+import { expectJson, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
 before(async () => { t = await startTestPlatform(); });
@@ -16,32 +16,22 @@ const day = { date: '2015-06-01', precipitation: 0, temp_max: 24.4, temp_min: 13
 test('the typed client starts a pipeline, reads it, approves it, lists models and predicts', async () => {
   const approver = t.clientFor(await t.createKey('alice', 'approver'));
 
-  const started = await t.client.v1.pipelines.$post({ json: weatherRequest() });
-  assert.equal(started.status, 202);
-  if (started.status !== 202) return;
-  const { id, runId, temporalUiUrl } = await started.json();
+  const { id, runId, temporalUiUrl } = await expectJson(t.client.v1.pipelines.$post({ json: weatherRequest() }), 202);
   assert.match(id, /^pipeline-weather-/);
   assert.ok(temporalUiUrl.endsWith(`/workflows/${id}/${runId}/history`));
 
   await t.waitFor(id, (p) => p.status === 'awaiting_approval');
-  const read = await t.client.v1.pipelines[':id'].$get({ param: { id } });
-  assert.equal(read.status, 200);
-  if (read.status !== 200) return;
-  const waiting = await read.json();
+  const waiting = await expectJson(t.client.v1.pipelines[':id'].$get({ param: { id } }), 200);
   assert.equal(waiting.stage, 'approval');
   assert.equal(waiting.modelVersion, 1);
   assert.equal(waiting.temporalUiUrl, temporalUiUrl);
 
-  const approved = await approver.v1.pipelines[':id'].approve.$post({ param: { id }, json: { comment: 'typed all the way' } });
-  assert.equal(approved.status, 200);
-  if (approved.status !== 200) return;
-  assert.deepEqual((await approved.json()).approval.comment, 'typed all the way');
+  const approved = await expectJson(approver.v1.pipelines[':id'].approve.$post({ param: { id }, json: { comment: 'typed all the way' } }), 200);
+  assert.equal(approved.approval.comment, 'typed all the way');
   await t.waitFor(id, (p) => p.status === 'completed');
 
-  const listed = await t.client.v1.models.$get();
-  assert.equal(listed.status, 200);
-  if (listed.status !== 200) return;
-  assert.deepEqual((await listed.json()).items.map((m) => [m.name, m.productionVersion]), [['weather', 1]]);
+  const listed = await expectJson(t.client.v1.models.$get(), 200);
+  assert.deepEqual(listed.items.map((m) => [m.name, m.productionVersion]), [['weather', 1]]);
 
   const answer = await t.client.predict('weather', [day], { entityKey: 'customer-42' });
   assert.equal(answer.modelVersion, 1);
@@ -53,7 +43,7 @@ test('the typed client starts a pipeline, reads it, approves it, lists models an
 test('a bad body comes back as a 400 typed in the one error shape', async () => {
   const res = await t.client.v1.pipelines.$post({ json: { model: 'weather', dataset: { uri: '' }, target: 'weather', training: { epochs: 0 } } });
   assert.equal(res.status, 400);
-  if (res.status !== 400) return;
+  if (res.status !== 400) return; // narrows the answer to the route's 400: the error shape
   const { error } = await res.json();
   assert.equal(error.code, 'invalid_request');
   assert.match(error.message, /dataset\.uri/);
@@ -62,10 +52,8 @@ test('a bad body comes back as a 400 typed in the one error shape', async () => 
 
 test('a role too low comes back as a 403, and the helper throws the error shape for predict', async () => {
   const viewer = t.clientFor(await t.createKey('vera', 'viewer'));
-  const res = await viewer.v1['api-keys'].$get();
-  assert.equal(res.status, 403);
-  if (res.status !== 403) return;
-  assert.equal((await res.json()).error.code, 'forbidden');
+  const { error } = await expectJson(viewer.v1['api-keys'].$get(), 403);
+  assert.equal(error.code, 'forbidden');
 
   await assert.rejects(viewer.predict('nope', [day]), (err: unknown) => {
     assert.ok(err instanceof PerennialError);

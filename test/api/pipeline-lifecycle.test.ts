@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { eq } from 'drizzle-orm';
 import { auditEvents } from '../../db/schema';
-import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+import { decideAndWait, expectJson, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
 before(async () => { t = await startTestPlatform(); });
@@ -32,19 +32,16 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
   assert.ok('f1_macro' in waiting.metrics);
   assert.deepEqual(waiting.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'approval']);
 
-  const approved = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: approver, body: { comment: 'ship it' } });
-  assert.equal(approved.status, 200);
-  assert.equal(approved.body.approval.decision, 'approved');
-  assert.equal(approved.body.approval.by, 'alice (approver)');
+  const { decided, ended } = await decideAndWait(t, approver, started.body.id, 'approve', 'ship it');
+  assert.equal(decided.approval.decision, 'approved');
+  assert.equal(decided.approval.by, 'alice (approver)');
+  assert.equal(ended.status, 'completed');
+  assert.equal(ended.stage, 'done');
 
-  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
-  assert.equal(done.status, 'completed');
-  assert.equal(done.stage, 'done');
-
-  const model = await t.api('GET', '/v1/models/weather', { token: operator });
-  assert.equal(model.status, 200);
-  assert.equal(model.body.productionVersion, 1);
-  const [v1] = model.body.versions;
+  const asOperator = t.clientFor(operator);
+  const model = await expectJson(asOperator.v1.models[':name'].$get({ param: { name: 'weather' } }), 200);
+  assert.equal(model.productionVersion, 1);
+  const [v1] = model.versions;
   assert.equal(v1.status, 'production');
   assert.equal(v1.datasetHash, waiting.dataset.hash);
   assert.equal(v1.pipelineId, started.body.id);
@@ -52,8 +49,8 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
   assert.equal(v1.params.epochs, 5);
   assert.equal(v1.backend, 'wasm');
 
-  const list = await t.api('GET', '/v1/models', { token: operator });
-  assert.deepEqual(list.body.items.map((m: any) => [m.name, m.productionVersion]), [['weather', 1]]);
+  const list = await expectJson(asOperator.v1.models.$get(), 200);
+  assert.deepEqual(list.items.map((m) => [m.name, m.productionVersion]), [['weather', 1]]);
 
   const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id));
   assert.deepEqual(audit.map((e) => e.action).sort(), ['approve', 'promote']);
@@ -77,15 +74,14 @@ test('a second approved run makes version 2 production and archives version 1', 
   assert.equal(approved.status, 200);
   await t.waitFor(started.body.id, (p) => p.status === 'completed');
 
-  const model = await t.api('GET', '/v1/models/weather');
-  assert.equal(model.body.productionVersion, 2);
-  assert.deepEqual(model.body.versions.map((v: any) => [v.version, v.status]), [[2, 'production'], [1, 'archived']]);
+  const model = await expectJson(t.client.v1.models[':name'].$get({ param: { name: 'weather' } }), 200);
+  assert.equal(model.productionVersion, 2);
+  assert.deepEqual(model.versions.map((v) => [v.version, v.status]), [[2, 'production'], [1, 'archived']]);
 
-  const pipelines = await t.api('GET', '/v1/pipelines?model=weather');
-  assert.equal(pipelines.status, 200);
-  assert.deepEqual(pipelines.body.items.map((p: any) => p.id).slice(0, 1), [started.body.id], 'newest first');
-  const completed = await t.api('GET', '/v1/pipelines?status=completed');
-  assert.equal(completed.body.items.length, 2);
+  const pipelines = await expectJson(t.client.v1.pipelines.$get({ query: { model: 'weather' } }), 200);
+  assert.deepEqual(pipelines.items.map((p) => p.id).slice(0, 1), [started.body.id], 'newest first');
+  const completed = await expectJson(t.client.v1.pipelines.$get({ query: { status: 'completed' } }), 200);
+  assert.equal(completed.items.length, 2);
 });
 
 test('the same Idempotency-Key returns the same pipeline instead of starting a second one', async () => {

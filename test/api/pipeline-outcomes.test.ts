@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { auditEvents } from '../../db/schema';
-import { SEATTLE_WEATHER, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+import { decideAndWait, expectJson, SEATTLE_WEATHER, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
 let approver: string;
@@ -25,17 +25,14 @@ function weatherWithoutTarget(): string {
 test('an approver rejecting the candidate ends the pipeline rejected with reason approval, and the version rejected', async () => {
   const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-rejected' }) });
   await t.waitFor(started.body.id, (p) => p.status === 'awaiting_approval');
-  const rejected = await t.api('POST', `/v1/pipelines/${started.body.id}/reject`, { token: approver, body: { comment: 'f1 too low' } });
-  assert.equal(rejected.status, 200);
-  assert.equal(rejected.body.approval.decision, 'rejected');
-  assert.equal(rejected.body.approval.comment, 'f1 too low');
-
-  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
-  assert.equal(done.status, 'rejected');
-  assert.equal(done.reason, 'approval');
-  const model = await t.api('GET', '/v1/models/weather-rejected');
-  assert.equal(model.body.productionVersion, null);
-  assert.equal(model.body.versions[0].status, 'rejected');
+  const { decided, ended } = await decideAndWait(t, approver, started.body.id, 'reject', 'f1 too low');
+  assert.equal(decided.approval.decision, 'rejected');
+  assert.equal(decided.approval.comment, 'f1 too low');
+  assert.equal(ended.status, 'rejected');
+  assert.equal(ended.reason, 'approval');
+  const model = await expectJson(t.client.v1.models[':name'].$get({ param: { name: 'weather-rejected' } }), 200);
+  assert.equal(model.productionVersion, null);
+  assert.equal(model.versions[0].status, 'rejected');
   const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id));
   assert.deepEqual(audit.map((e) => [e.action, e.details]), [['reject', { comment: 'f1 too low' }]]);
 });

@@ -2,6 +2,7 @@
  * The whole platform for one test file, as `npm start` runs it: API, orchestration worker and
  * training worker on a real Temporal server and a real database, on task queues of its own.
  */
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../config';
 import { openDatabase, type Database } from '../../db/client';
 import { startPlatform, type Platform, type PlatformParts } from '../../platform/platform';
+import type { ClientResponse } from 'hono/client';
 import { createClient, type PerennialClient } from '../../client';
 import { openTestDatabase } from './database';
 import { testTemporalAddress } from './temporal';
@@ -130,4 +132,29 @@ export function weatherRequest(overrides: Record<string, unknown> = {}) {
     training: { epochs: 5, hiddenUnits: [16] },
     ...overrides,
   };
+}
+
+type JsonOf<R, S> = R extends ClientResponse<infer T, infer U, 'json'> ? (U extends S ? T : never) : never;
+
+/**
+ * A typed client's answer, asserted to have `status`: its JSON body, typed as the route declares
+ * it for that status. `await expectJson(t.client.v1.models.$get(), 200)` -> `{items: [...]}`.
+ */
+export async function expectJson<R extends ClientResponse<unknown, number>, const S extends R['status']>(
+  response: R | Promise<R>, status: S,
+): Promise<JsonOf<R, S>> {
+  const res = await response;
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return JSON.parse(text);
+}
+
+/**
+ * An approver's decision on a pipeline awaiting approval, through the typed client: the pipeline as
+ * the decision answered it, and as it stands once it has ended.
+ */
+export async function decideAndWait(t: TestPlatform, token: string, id: string, verdict: 'approve' | 'reject', comment?: string) {
+  const decided = await expectJson(t.clientFor(token).v1.pipelines[':id'][verdict].$post({ param: { id }, json: { comment } }), 200);
+  const ended = await t.waitFor(id, (p) => p.status !== 'running');
+  return { decided, ended };
 }
