@@ -10,7 +10,7 @@ import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Principal } from '../common/domain';
 import { ErrorTypes, workflowIds, WORKFLOW_TYPES } from '../common/names';
 import type { PipelineSpec } from '../common/pipeline-request';
-import { startPipeline } from '../common/pipeline-start';
+import { initialStatus, startPipeline } from '../common/pipeline-start';
 import {
   TrainingStatusSchema, type CanaryStatus, type PipelineStatus, type PipelineView, type TrainingStatus,
 } from '../common/pipeline-status';
@@ -61,13 +61,13 @@ type PipelineRun = typeof pipelineRuns.$inferSelect;
 function unrecordedEnd(id: string, description: WorkflowExecutionDescription, row: PipelineRun | undefined): PipelineStatus {
   const name = description.status.name;
   const status: PipelineStatusName = name === 'CANCELLED' ? 'cancelled' : name === 'COMPLETED' ? 'completed' : 'failed';
+  const start = initialStatus({
+    id, runId: description.runId, model: row?.modelName ?? 'unknown', task: row?.request.task,
+    approvalRequired: row?.request.approval.required ?? true, startedBy: row?.startedBy, startedAt: description.startTime,
+  });
   return {
-    id, runId: description.runId, model: row?.modelName ?? 'unknown', status, stage: status === 'completed' ? 'done' : 'ingest',
-    reason: null, error: status === 'failed' ? `workflow ${name.toLowerCase()}` : null,
-    modelVersion: null, task: row?.request.task ?? null, dataset: null, validation: null, training: null, metrics: null,
-    championMetrics: null, gates: null, canary: null, stages: [],
-    approval: { required: row?.request.approval.required ?? true, decision: null, by: null, at: null, comment: null, deadline: null },
-    startedBy: row?.startedBy ?? null, startedAt: description.startTime.toISOString(), endedAt: description.closeTime?.toISOString() ?? null,
+    ...start, status, stage: status === 'completed' ? 'done' : 'ingest', error: status === 'failed' ? `workflow ${name.toLowerCase()}` : null,
+    endedAt: description.closeTime?.toISOString() ?? null,
   };
 }
 

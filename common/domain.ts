@@ -6,6 +6,7 @@
  */
 import type { CsvOptions } from './pipeline-request';
 import type { Anomaly, ColumnSchema } from './pipeline-status';
+import type { ColumnStatistics, DatasetStatistics } from './resources';
 import type { ColumnKind, DatasetFormat, ModelTask, Role } from './vocabulary';
 
 /** Who asked: an API key (or the bootstrap admin token), as the API authenticated it. */
@@ -15,30 +16,7 @@ export interface Principal {
   role: Role;
 }
 
-export interface ColumnStatistics {
-  name: string;
-  kind: ColumnKind;
-  count: number;
-  missing: number;
-  distinct: number;
-  min?: number | string | null;
-  max?: number | string | null;
-  mean?: number | null;
-  std?: number | null;
-  /** numerics: the 1st, 5th, 25th, 50th, 75th, 95th and 99th percentiles, keyed "p1" ... "p99" */
-  quantiles?: Record<string, number>;
-  /** numerics: 20 equal-width bins from min to max (edges has 21 entries) */
-  histogram?: { edges: number[]; counts: number[] };
-  /** categoricals and booleans: the 20 most frequent values */
-  top?: { value: string; count: number }[];
-}
-
-export interface DatasetStatistics {
-  rows: number;
-  /** rows that repeat an earlier row exactly */
-  duplicateRows: number;
-  columns: ColumnStatistics[];
-}
+export type { ColumnStatistics, DatasetStatistics };
 
 export interface DatasetVersion {
   hash: string;

@@ -7,6 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, Workflo
 import type { Principal } from './domain';
 import { ModelNameKey, TASK_QUEUES, workflowIds, WORKFLOW_TYPES } from './names';
 import type { PipelineSpec, PipelineTrigger } from './pipeline-request';
+import type { PipelineStatus } from './pipeline-status';
 
 /** What the pipeline workflow receives. */
 export interface PipelineInput {
@@ -71,4 +72,16 @@ export async function startPipeline(client: Client, request: PipelineStartReques
     }
     throw err;
   }
+}
+
+/** A pipeline's status before anything has happened: where the workflow starts, and what the API shows of a run that never recorded its end. */
+export function initialStatus(run: {
+  id: string; runId: string; model: string; task?: string | null; approvalRequired: boolean; startedBy?: string | null; startedAt: Date;
+}): PipelineStatus {
+  return {
+    id: run.id, runId: run.runId, model: run.model, status: 'running', stage: 'ingest', reason: null, error: null, modelVersion: null,
+    task: run.task ?? null, dataset: null, validation: null, training: null, metrics: null, championMetrics: null, gates: null,
+    approval: { required: run.approvalRequired, decision: null, by: null, at: null, comment: null, deadline: null },
+    canary: null, stages: [], startedBy: run.startedBy ?? null, startedAt: run.startedAt.toISOString(), endedAt: null,
+  };
 }

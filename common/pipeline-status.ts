@@ -117,3 +117,4 @@ export type PipelineStatus = z.output<typeof PipelineStatusSchema>;
 /** The pipeline as the API shows it: its status and where to see its history. */
 export const PipelineViewSchema = PipelineStatusSchema.extend({ temporalUiUrl: z.string() }).openapi('Pipeline');
 export type PipelineView = z.output<typeof PipelineViewSchema>;
+

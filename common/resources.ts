@@ -3,7 +3,8 @@
  * the error shape. The typed client (client/) and /openapi.json are derived from them.
  */
 import { z } from '@hono/zod-openapi';
-import { canaryModes, roles, versionStatuses, modelTasks } from './vocabulary';
+import { ColumnSchemaSchema } from './pipeline-status';
+import { canaryModes, columnKinds, datasetFormats, modelTasks, roles, versionStatuses } from './vocabulary';
 
 export const PredictRequest = z.object({
   instances: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000),
@@ -37,9 +38,33 @@ export const ModelSummary = z.object({
 }).openapi('ModelSummary');
 export const ModelDetail = ModelSummary.extend({ versions: z.array(ModelVersionSchema) }).openapi('Model');
 
+export const ColumnStatisticsSchema = z.object({
+  name: z.string(),
+  kind: z.enum(columnKinds),
+  count: z.number(),
+  missing: z.number(),
+  distinct: z.number(),
+  min: z.union([z.number(), z.string()]).nullable().optional(),
+  max: z.union([z.number(), z.string()]).nullable().optional(),
+  mean: z.number().nullable().optional(),
+  std: z.number().nullable().optional(),
+  quantiles: z.record(z.string(), z.number()).optional().openapi({ description: 'numerics: the 1st, 5th, 25th, 50th, 75th, 95th and 99th percentiles, keyed "p1" ... "p99"' }),
+  histogram: z.object({ edges: z.array(z.number()), counts: z.array(z.number()) }).optional()
+    .openapi({ description: 'numerics: 20 equal-width bins from min to max (edges has 21 entries)' }),
+  top: z.array(z.object({ value: z.string(), count: z.number() })).optional().openapi({ description: 'categoricals and booleans: the 20 most frequent values' }),
+});
+export type ColumnStatistics = z.output<typeof ColumnStatisticsSchema>;
+
+export const DatasetStatisticsSchema = z.object({
+  rows: z.number(),
+  duplicateRows: z.number().openapi({ description: 'rows that repeat an earlier row exactly' }),
+  columns: z.array(ColumnStatisticsSchema),
+}).openapi('DatasetStatistics');
+export type DatasetStatistics = z.output<typeof DatasetStatisticsSchema>;
+
 export const DatasetSchema = z.object({
-  hash: z.string(), sourceUri: z.string(), format: z.string(), rows: z.number(), sizeBytes: z.number(),
-  schema: z.unknown(), statistics: z.unknown(), firstSeenAt: z.string(),
+  hash: z.string(), sourceUri: z.string(), format: z.enum(datasetFormats), rows: z.number(), sizeBytes: z.number(),
+  schema: z.array(ColumnSchemaSchema), statistics: DatasetStatisticsSchema, firstSeenAt: z.string(),
 }).openapi('Dataset');
 
 const FeedbackItem = z.object({

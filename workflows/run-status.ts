@@ -5,7 +5,7 @@
  */
 import { setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { ModelNameKey, PipelineStageKey } from '../common/names';
-import type { PipelineInput } from '../common/pipeline-start';
+import { initialStatus, type PipelineInput } from '../common/pipeline-start';
 import type { PipelineStatus, StageRecord } from '../common/pipeline-status';
 import type { PipelineStatusName, RejectionReason, StageName } from '../common/vocabulary';
 import { statusQuery } from './pipeline-messages';
@@ -18,18 +18,12 @@ export interface RunStatus {
   finish(outcome: PipelineStatusName, reason?: RejectionReason | null): Promise<PipelineStatus>;
 }
 
-export function initialStatus(id: string, runId: string, input: PipelineInput, now: Date): PipelineStatus {
-  return {
-    id, runId, model: input.spec.model, status: 'running', stage: 'ingest', reason: null, error: null, modelVersion: null,
-    task: input.spec.task ?? null, dataset: null, validation: null, training: null, metrics: null, championMetrics: null, gates: null,
-    approval: { required: input.spec.approval.required, decision: null, by: null, at: null, comment: null, deadline: null },
-    canary: null, stages: [], startedBy: input.requestedBy?.name ?? null, startedAt: now.toISOString(), endedAt: null,
-  };
-}
-
 export function trackRun(input: PipelineInput, record: (status: PipelineStatus) => Promise<void>): RunStatus {
   const { workflowId, runId } = workflowInfo();
-  const status = initialStatus(workflowId, runId, input, new Date());
+  const status = initialStatus({
+    id: workflowId, runId, model: input.spec.model, task: input.spec.task, approvalRequired: input.spec.approval.required,
+    startedBy: input.requestedBy?.name, startedAt: new Date(),
+  });
   setHandler(statusQuery, () => status);
   upsertSearchAttributes([{ key: ModelNameKey, value: input.spec.model }]);
 
