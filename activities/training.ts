@@ -159,10 +159,10 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
         const sample = input.sample;
         if (!sample?.instances.length) return { servable: true, instances: 0 };
         const answered = predictInstances(bundle, sample.instances);
-        if (answered.errors.length) {
+        if (!('outputs' in answered)) {
           return { servable: false, problem: `the serving path refused the held-out rows: ${answered.errors[0].message}`, instances: sample.instances.length };
         }
-        const { outputs } = answered as { outputs: Float32Array };
+        const { outputs } = answered;
         if (outputs.length !== sample.outputs.length) {
           return { servable: false, problem: `the served model gives ${outputs.length} outputs for the held-out rows, evaluation gave ${sample.outputs.length}`, instances: sample.instances.length };
         }

@@ -26,7 +26,7 @@ function killGroup(p: ChildProcess) {
 }
 
 async function startTrainer(): Promise<ChildProcess> {
-  const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['workers/trainer.ts'], {
+  const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['platform/trainer.ts'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env, TEMPORAL_ADDRESS: t.temporalAddress, PERENNIAL_TRAINING_TASK_QUEUE: t.config.taskQueues.training,
