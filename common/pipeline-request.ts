@@ -7,6 +7,11 @@ import { z } from '@hono/zod-openapi';
 import { DURATION_MESSAGE, DURATION_PATTERN } from './durations';
 import { canaryModes, datasetFormats, modelTasks, triggerKinds } from './vocabulary';
 
+/** Bounds of a hyperparameter search: values per parameter, and combinations in all (the grid is built in workflow code). */
+export const MAX_VALUES_PER_PARAMETER = 100;
+export const MAX_GRID_SIZE = 10_000;
+const gridSize = (space: Record<string, unknown[] | undefined>) => Object.values(space).reduce((n, v) => n * (v?.length ?? 1), 1);
+
 export const Duration = z.string().regex(DURATION_PATTERN, DURATION_MESSAGE).openapi({ example: '72h' });
 export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
   'expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit').openapi({ example: 'weather' });
@@ -81,12 +86,14 @@ export const PipelineRequest = z.object({
     parallelism: z.number().int().min(1).max(32).default(2),
     metric: z.enum(['val_loss', 'loss']).default('val_loss'),
     space: z.object({
-      learningRate: z.array(z.number().positive().max(10)).min(1).optional(),
-      hiddenUnits: z.array(z.array(z.number().int().min(1).max(4096)).max(10)).min(1).optional(),
-      dropout: z.array(z.number().min(0).max(0.9)).min(1).optional(),
-      l2: z.array(z.number().min(0)).min(1).optional(),
-      batchSize: z.array(z.number().int().min(1).max(65_536)).min(1).optional(),
-    }).strict(),
+      learningRate: z.array(z.number().positive().max(10)).min(1).max(MAX_VALUES_PER_PARAMETER).optional(),
+      hiddenUnits: z.array(z.array(z.number().int().min(1).max(4096)).max(10)).min(1).max(MAX_VALUES_PER_PARAMETER).optional(),
+      dropout: z.array(z.number().min(0).max(0.9)).min(1).max(MAX_VALUES_PER_PARAMETER).optional(),
+      l2: z.array(z.number().min(0)).min(1).max(MAX_VALUES_PER_PARAMETER).optional(),
+      batchSize: z.array(z.number().int().min(1).max(65_536)).min(1).max(MAX_VALUES_PER_PARAMETER).optional(),
+    }).strict().refine((space) => gridSize(space) <= MAX_GRID_SIZE, {
+      message: `the search space has more than ${MAX_GRID_SIZE.toLocaleString('en')} combinations (the product of the values per parameter); narrow it`,
+    }),
   }).strict().nullable().default(null).openapi({ description: 'Hyperparameter search: each trial is its own durable training activity' }),
   evaluation: z.object({
     slices: z.array(z.string().min(1)).max(20).default([]).openapi({ description: 'metrics per value of these columns' }),

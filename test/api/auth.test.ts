@@ -106,3 +106,26 @@ test('an invalid role when creating a key is 400', async () => {
   assert.equal(res.status, 400);
   assert.equal(res.body.error.details[0].field, 'role');
 });
+
+test('a tuning grid of more than 10,000 combinations, or of more than 100 values of one parameter, is 400 naming the limit, and nothing starts', async () => {
+  const ten = (f: (i: number) => unknown) => Array.from({ length: 10 }, (_, i) => f(i));
+  const huge = await t.api('POST', '/v1/pipelines', {
+    token: operator,
+    body: weatherRequest({
+      model: 'grid-too-large',
+      tuning: { space: { learningRate: ten((i) => 0.001 * (i + 1)), dropout: ten((i) => i / 20), l2: ten((i) => i), batchSize: ten((i) => i + 1), hiddenUnits: ten((i) => [i + 1]) } },
+    }),
+  });
+  assert.equal(huge.status, 400);
+  assert.deepEqual(huge.body.error.details.map((d: any) => d.field), ['tuning.space']);
+  assert.match(huge.body.error.message, /more than 10,000 combinations/);
+
+  const long = await t.api('POST', '/v1/pipelines', {
+    token: operator, body: weatherRequest({ model: 'grid-too-long', tuning: { space: { l2: Array.from({ length: 101 }, (_, i) => i) } } }),
+  });
+  assert.equal(long.status, 400);
+  assert.deepEqual(long.body.error.details.map((d: any) => d.field), ['tuning.space.l2']);
+
+  const listed = await t.api('GET', '/v1/pipelines?model=grid-too-large', { token: viewer });
+  assert.deepEqual(listed.body.items, []);
+});
