@@ -22,7 +22,6 @@ import {
   checkAgainstContract, checkDuplicates, checkUsable, contractFrom, DEFAULT_VALIDATION, Findings, type Measurements,
 } from './validation';
 
-export { DATASET_ERROR } from './sources';
 
 export interface DataDeps {
   db: Db;

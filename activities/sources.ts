@@ -14,9 +14,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../common/names';
 import type { DatasetSpec } from '../common/pipeline-request';
 
-export const DATASET_ERROR = ErrorTypes.dataset;
 /** a problem with the data itself: retrying cannot help, so the pipeline ends at once */
-export const datasetError = (message: string) => ApplicationFailure.nonRetryable(message, DATASET_ERROR);
+export const datasetError = (message: string) => ApplicationFailure.nonRetryable(message, ErrorTypes.dataset);
 /** a problem reaching the data that may pass: Temporal retries it */
 const transient = (message: string) => ApplicationFailure.retryable(message, 'DatasetSourceUnavailable');
 
