@@ -14,7 +14,7 @@ export type AppEnv = { Variables: { principal: Principal } };
 export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 export const newToken = () => `pk_${crypto.randomBytes(24).toString('base64url')}`;
 export const newKeyId = () => `key_${crypto.randomBytes(8).toString('hex')}`;
-export const BOOTSTRAP_ADMIN: Principal = { keyId: 'bootstrap-admin', name: 'bootstrap admin', role: 'admin' };
+export const BOOTSTRAP_ADMIN: Principal = { keyId: 'bootstrap-admin', name: 'bootstrap admin', role: 'admin', owner: 'bootstrap-admin', mintedBy: null };
 
 
 /**
@@ -61,9 +61,9 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
       c.set('principal', known);
       return next();
     }
-    let rows: { id: string; name: string; role: Role }[];
+    let rows: { id: string; name: string; role: Role; owner: string; mintedBy: string | null }[];
     try {
-      rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
+      rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, owner: apiKeys.owner, mintedBy: apiKeys.createdByOwner }).from(apiKeys)
         .where(and(eq(apiKeys.tokenHash, hash), isNull(apiKeys.revokedAt)));
     } catch (err) {
       // the database is unreachable: a key that was valid moments ago still is (predictions go on)
@@ -73,7 +73,8 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
       return next();
     }
     if (!rows.length) throw new ApiError(401, 'unauthorized', 'Unknown or revoked token.');
-    const principal = { keyId: rows[0].id, name: rows[0].name, role: rows[0].role };
+    const [k] = rows;
+    const principal: Principal = { keyId: k.id, name: k.name, role: k.role, owner: k.owner, mintedBy: k.mintedBy };
     cache.set(hash, principal);
     c.set('principal', principal);
     return next();

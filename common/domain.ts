@@ -14,6 +14,10 @@ export interface Principal {
   keyId: string;
   name: string;
   role: Role;
+  /** the person or service the key belongs to: four-eyes compares owners */
+  owner: string;
+  /** the owner of the key that minted this one: its pipelines are not this key's to decide */
+  mintedBy: string | null;
 }
 
 export type { ColumnStatistics, DatasetStatistics };

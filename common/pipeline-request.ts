@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { DURATION_MESSAGE, DURATION_PATTERN } from './durations';
+import { SafeMultilineText, SafeText } from './text';
 import { canaryModes, datasetFormats, modelTasks, triggerKinds } from './vocabulary';
 
 /** Bounds of a hyperparameter search: values per parameter, and combinations in all (the grid is built in workflow code). */
@@ -23,15 +24,15 @@ export const TrainingSchema = z.object({
   hiddenUnits: z.array(z.number().int().min(1).max(4096)).max(10).default([64, 32]),
   validationSplit: z.number().min(0).max(0.5).default(0.2),
   holdoutFraction: z.number().gt(0).max(0.5).default(0.2),
-  seed: z.number().int().min(0).default(42),
-  checkpointEvery: z.number().int().min(1).default(5),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+  checkpointEvery: z.number().int().min(1).max(10_000).default(5),
   dropout: z.number().min(0).max(0.9).default(0),
-  l2: z.number().min(0).default(0),
-  patience: z.number().int().min(1).nullable().default(null),
+  l2: z.number().min(0).max(10).default(0),
+  patience: z.number().int().min(1).max(10_000).nullable().default(null),
   classWeight: z.enum(['balanced']).nullable().default(null),
   cache: z.boolean().default(true),
   split: z.object({
-    by: z.string().min(1).openapi({ description: 'a time column: the latest holdoutFraction of rows are held out for evaluation' }),
+    by: SafeText.min(1).max(256).openapi({ description: 'a time column: the latest holdoutFraction of rows are held out for evaluation' }),
     validationFraction: z.number().min(0).max(0.5).optional().openapi({ description: 'the latest share of the training rows used for validation' }),
   }).strict().nullable().default(null).openapi({ description: 'time-ordered split for time-ordered data (default: seeded random)' }),
 }).strict();
@@ -66,10 +67,10 @@ export const PipelineRequest = z.object({
       quote: z.string().length(1).optional(),
     }).strict().optional().openapi({ description: 'CSV options; sniffed when absent' }),
   }).strict().refine((d) => !/^postgres(ql)?:\/\//i.test(d.uri) || d.query, { message: 'a postgres:// dataset needs a query', path: ['query'] }),
-  target: z.string().min(1).openapi({ example: 'weather' }),
-  intendedUse: z.string().max(5000).optional().openapi({ description: 'what the model is for (and not for): the model card opens with it' }),
+  target: SafeText.min(1).max(256).openapi({ example: 'weather' }),
+  intendedUse: SafeMultilineText.max(5000).optional().openapi({ description: 'what the model is for (and not for): the model card opens with it' }),
   task: z.enum(modelTasks).optional(),
-  features: z.array(z.string().min(1)).min(1).optional(),
+  features: z.array(SafeText.min(1).max(256)).min(1).max(10_000).optional(),
   validation: z.object({
     unseenCategoryShare: z.number().min(0).max(1).default(0.05),
     missingRateIncrease: z.number().min(0).max(1).default(0.1),
@@ -96,17 +97,17 @@ export const PipelineRequest = z.object({
     }),
   }).strict().nullable().default(null).openapi({ description: 'Hyperparameter search: each trial is its own durable training activity' }),
   evaluation: z.object({
-    slices: z.array(z.string().min(1)).max(20).default([]).openapi({ description: 'metrics per value of these columns' }),
-    sensitive: z.array(z.string().min(1)).max(20).default([]).openapi({ description: 'fairness: selection rate and true positive rate per group' }),
-    positiveClass: z.string().optional().openapi({ description: 'the class that counts as selected; default: the last label in sorted order' }),
+    slices: z.array(SafeText.min(1).max(256)).max(20).default([]).openapi({ description: 'metrics per value of these columns' }),
+    sensitive: z.array(SafeText.min(1).max(256)).max(20).default([]).openapi({ description: 'fairness: selection rate and true positive rate per group' }),
+    positiveClass: SafeText.max(256).optional().openapi({ description: 'the class that counts as selected; default: the last label in sorted order' }),
   }).strict().prefault({}),
   gates: z.object({
     maxFairnessGap: z.number().min(0).max(1).nullable().default(null)
       .openapi({ description: 'largest allowed gap between groups of a sensitive column, in selection rate or true positive rate' }),
-    minMetrics: z.record(z.string(), z.number()).default({}),
-    maxMetrics: z.record(z.string(), z.number()).default({}),
+    minMetrics: z.record(SafeText.max(64), z.number()).default({}),
+    maxMetrics: z.record(SafeText.max(64), z.number()).default({}),
     mustBeatProduction: z.boolean().default(false),
-    tolerance: z.number().min(0).default(0),
+    tolerance: z.number().min(0).max(1e6).default(0),
   }).strict().prefault({}),
   approval: z.object({
     required: z.boolean().default(true),

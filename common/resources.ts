@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ColumnSchemaSchema } from './pipeline-status';
+import { SafeMultilineText, SafeText } from './text';
 import { canaryModes, columnKinds, datasetFormats, modelTasks, roles, versionStatuses } from './vocabulary';
 
 export const PredictRequest = z.object({
@@ -15,15 +16,16 @@ export const ErrorSchema = z.object({
 }).openapi('Error');
 
 export const PipelineStarted = z.object({ id: z.string(), runId: z.string(), temporalUiUrl: z.string() }).openapi('PipelineStarted');
-export const DecisionRequest = z.object({ comment: z.string().max(10_000).optional() }).strict().openapi('Decision');
+export const DecisionRequest = z.object({ comment: SafeMultilineText.max(10_000).optional() }).strict().openapi('Decision');
 
-export const ApiKeyCreated = z.object({ id: z.string(), name: z.string(), role: z.enum(roles), token: z.string() }).openapi('ApiKeyCreated');
+export const ApiKeyCreated = z.object({ id: z.string(), name: z.string(), owner: z.string(), role: z.enum(roles), token: z.string() }).openapi('ApiKeyCreated');
 export const ApiKeyCreate = z.object({
-  name: z.string().min(1).max(200),
+  name: SafeText.min(1).max(200),
+  owner: SafeText.min(1).max(200).optional().openapi({ description: 'the person or service the key belongs to (default: name); four-eyes compares owners' }),
   role: z.enum(roles),
 }).strict().openapi('ApiKeyCreate');
 export const ApiKeySchema = z.object({
-  id: z.string(), name: z.string(), role: z.enum(roles), createdAt: z.string(), revokedAt: z.string().nullable(),
+  id: z.string(), name: z.string(), owner: z.string(), role: z.enum(roles), createdAt: z.string(), revokedAt: z.string().nullable(),
 }).openapi('ApiKey');
 
 export const ModelVersionSchema = z.object({

@@ -8,6 +8,7 @@ import type {
   ContractColumn, DatasetStatistics, Metrics, VersionEvaluation,
 } from '../common/domain';
 import type { CsvOptions, PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
+import type { ModelPolicy } from '../common/policy';
 import type { ColumnSchema, PipelineStatus, TrainingStatus } from '../common/pipeline-status';
 import {
   actorKinds, auditActions, canaryModes, datasetFormats, decisions, modelTasks, pipelineStatuses, predictionRoles, roles, versionStatuses,
@@ -21,13 +22,19 @@ export const modelTaskEnum = pgEnum('model_task', modelTasks);
 export const versionStatusEnum = pgEnum('version_status', versionStatuses);
 export const pipelineStatusEnum = pgEnum('pipeline_status', pipelineStatuses);
 
-/** API keys: only the sha256 of the token is kept; the token itself is shown once, at creation. */
+/**
+ * API keys: only the sha256 of the token is kept; the token itself is shown once, at creation.
+ * A key belongs to an owner (a person or a service): four-eyes compares owners, not keys, and a key
+ * minted by a pipeline's starter (created_by_owner) cannot decide on that starter's pipelines.
+ */
 export const apiKeys = pgTable('api_keys', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
+  owner: text('owner').notNull(),
   role: roleEnum('role').notNull(),
   tokenHash: text('token_hash').notNull().unique(),
   createdBy: text('created_by'),
+  createdByOwner: text('created_by_owner'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
@@ -78,6 +85,8 @@ export const models = pgTable('models', {
   /** 0-100: the share of requests the canary answers (split) or is shown (shadow) */
   canaryWeight: integer('canary_weight').notNull().default(0),
   canaryMode: text('canary_mode', { enum: canaryModes }).notNull().default('split'),
+  /** the canary workflow that holds the slot: a lease that a reconciler or an approver can clear when that run is gone */
+  canaryWorkflowId: text('canary_workflow_id'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -113,7 +122,22 @@ export const modelVersions = pgTable('model_versions', {
   unique('model_versions_model_version').on(t.modelName, t.version),
   // Temporal retries activities: registering the same pipeline's candidate twice yields one version.
   uniqueIndex('model_versions_pipeline').on(t.pipelineId),
+  // at most one production version and one canary per model, whatever races the API and workflows run
+  uniqueIndex('model_versions_one_production').on(t.modelName).where(sql`${t.status} = 'production'`),
+  uniqueIndex('model_versions_one_canary').on(t.modelName).where(sql`${t.status} = 'canary'`),
 ]);
+
+/**
+ * What every pipeline of a model must meet, set by an approver (GET/PUT /v1/models/:name/policy):
+ * approval, gates and canary floors. A pipeline request may tighten it, never loosen it.
+ * A model without a row has the default policy (common/policy.ts).
+ */
+export const modelPolicies = pgTable('model_policies', {
+  modelName: text('model_name').primaryKey(),
+  policy: jsonb('policy').$type<ModelPolicy>().notNull(),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 /** One row per pipeline run, written by the workflow itself at start and at its end. */
 export const pipelineRuns = pgTable('pipeline_runs', {
@@ -179,6 +203,8 @@ export const predictions = pgTable('predictions', {
   role: text('role', { enum: predictionRoles }).notNull(),
   shadowOf: text('shadow_of'),
   entityKey: text('entity_key'),
+  /** the owner of the key the answer went to: only they (or an approver) may label it */
+  requestedBy: text('requested_by'),
   features: jsonb('features').$type<Record<string, unknown>>().notNull(),
   /** {label, probabilities} or {value}; null when the model failed */
   output: jsonb('output').$type<PredictionOutput>(),
@@ -197,11 +223,13 @@ export const feedback = pgTable('feedback', {
   predictionId: text('prediction_id').primaryKey(),
   label: text('label'),
   value: doublePrecision('value'),
+  /** the owner of the key that sent the label: the first label per prediction counts */
+  byOwner: text('by_owner'),
   receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export const schema = {
-  apiKeys, datasets, dataContracts, models, modelVersions, pipelineRuns, approvals, auditEvents, predictions, feedback,
+  apiKeys, datasets, dataContracts, models, modelVersions, modelPolicies, pipelineRuns, approvals, auditEvents, predictions, feedback,
 };
 
 /** A prediction as the log keeps it: the label and its probabilities, or the value. */

@@ -1,7 +1,8 @@
 /**
  * The approval desk: a pipeline waits, durably and for days if need be, for a person's approve or
  * reject Update. The validator refuses a decision that is not allowed before it enters history:
- * nothing awaiting, a role below approver, or four-eyes (the key that started the pipeline).
+ * nothing awaiting, a role below approver, or four-eyes: the owner of the key that started the
+ * pipeline may not decide on it, through any of their keys or through a key they minted.
  */
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { mayDecide } from '../common/actors';
@@ -21,6 +22,9 @@ export interface Verdict {
   at: string;
 }
 
+/** the person behind a key; runs started before keys had owners recorded only the key */
+const ownerOf = (p: Principal) => p.owner ?? p.keyId;
+
 export function approvalDesk(input: PipelineInput, status: PipelineStatus) {
   let decided: (DecisionInput & { verdict: 'approved' | 'rejected' }) | undefined;
   let recorded = false;
@@ -33,8 +37,12 @@ export function approvalDesk(input: PipelineInput, status: PipelineStatus) {
     if (!mayDecide(d.by)) {
       throw ApplicationFailure.nonRetryable(`Role ${d.by.role} may not decide on promotions; approver is needed.`, ErrorTypes.roleTooLow);
     }
-    if (input.requestedBy && d.by.keyId === input.requestedBy.keyId) {
-      throw ApplicationFailure.nonRetryable('Four-eyes rule: the key that started a pipeline may not decide on it.', ErrorTypes.fourEyes);
+    const starter = input.requestedBy && ownerOf(input.requestedBy);
+    if (starter && ownerOf(d.by) === starter) {
+      throw ApplicationFailure.nonRetryable(`Four-eyes rule: ${starter} started this pipeline and may not decide on it, with any of their keys.`, ErrorTypes.fourEyes);
+    }
+    if (starter && d.by.mintedBy === starter) {
+      throw ApplicationFailure.nonRetryable(`Four-eyes rule: ${starter} started this pipeline and minted the key "${d.by.name}"; another person must decide.`, ErrorTypes.fourEyes);
     }
   };
   // the Update answers once the decision is recorded, with the pipeline as it then stands

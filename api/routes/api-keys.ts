@@ -10,7 +10,7 @@ import { notFound } from '../errors';
 import { errorResponses, json, newRouter, pathParam } from '../router';
 
 const view = (k: typeof apiKeys.$inferSelect) => ({
-  id: k.id, name: k.name, role: k.role, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null,
+  id: k.id, name: k.name, owner: k.owner, role: k.role, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null,
 });
 
 export function apiKeyRoutes(db: Db, keyCache?: KeyCache) {
@@ -21,13 +21,15 @@ export function apiKeyRoutes(db: Db, keyCache?: KeyCache) {
       request: { body: { content: { 'application/json': { schema: ApiKeyCreate } }, required: true } },
       responses: { 201: json(ApiKeyCreated, 'Created'), ...errorResponses(400, 401, 403) },
     }), async (c) => {
-      const { name, role } = c.req.valid('json');
+      const { name, role, owner = name } = c.req.valid('json');
       const id = newKeyId();
       const token = newToken();
       const by = c.get('principal');
-      await db.insert(apiKeys).values({ id, name, role, tokenHash: hashToken(token), createdBy: by.keyId });
-      await writeAudit(db, { action: 'api_key.create', actor: personActor(by), details: { id, name, role } });
-      return c.json({ id, name, role, token }, 201);
+      await db.transaction(async (tx) => {
+        await tx.insert(apiKeys).values({ id, name, owner, role, tokenHash: hashToken(token), createdBy: by.keyId, createdByOwner: by.owner });
+        await writeAudit(tx, { action: 'api_key.create', actor: personActor(by), details: { id, name, owner, role } });
+      });
+      return c.json({ id, name, owner, role, token }, 201);
     })
 
     .openapi(createRoute({
@@ -41,10 +43,13 @@ export function apiKeyRoutes(db: Db, keyCache?: KeyCache) {
       responses: { 200: json(ApiKeySchema, 'Revoked'), ...errorResponses(401, 403, 404) },
     }), async (c) => {
       const { id } = c.req.valid('param');
-      const [key] = await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
+      const key = await db.transaction(async (tx) => {
+        const [revoked] = await tx.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
+        if (revoked) await writeAudit(tx, { action: 'api_key.revoke', actor: personActor(c.get('principal')), details: { id, name: revoked.name, owner: revoked.owner } });
+        return revoked;
+      });
       keyCache?.forget(id);
       if (!key) throw notFound(`Active API key ${id}`);
-      await writeAudit(db, { action: 'api_key.revoke', actor: personActor(c.get('principal')), details: { id, name: key.name } });
       return c.json(view(key), 200);
     });
 }

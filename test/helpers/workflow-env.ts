@@ -48,12 +48,16 @@ type CanaryWorkflow = (input: CanaryInput) => Promise<CanaryStatus>;
 // ---- people ----
 
 export const people = {
-  requester: { keyId: 'key-otto', name: 'Otto', role: 'operator' },
-  approver: { keyId: 'key-ada', name: 'Ada', role: 'approver' },
-  secondApprover: { keyId: 'key-grace', name: 'Grace', role: 'approver' },
-  admin: { keyId: 'key-root', name: 'Root', role: 'admin' },
-  operator: { keyId: 'key-olga', name: 'Olga', role: 'operator' },
-  viewer: { keyId: 'key-vic', name: 'Vic', role: 'viewer' },
+  requester: { keyId: 'key-otto', name: 'Otto', role: 'operator', owner: 'otto', mintedBy: 'root' },
+  approver: { keyId: 'key-ada', name: 'Ada', role: 'approver', owner: 'ada', mintedBy: 'root' },
+  secondApprover: { keyId: 'key-grace', name: 'Grace', role: 'approver', owner: 'grace', mintedBy: 'root' },
+  admin: { keyId: 'key-root', name: 'Root', role: 'admin', owner: 'root', mintedBy: null },
+  operator: { keyId: 'key-olga', name: 'Olga', role: 'operator', owner: 'olga', mintedBy: 'root' },
+  viewer: { keyId: 'key-vic', name: 'Vic', role: 'viewer', owner: 'vic', mintedBy: 'root' },
+  /** Otto's second key, with the approver role: still Otto */
+  requesterAsApprover: { keyId: 'key-otto-2', name: 'Otto (approvals)', role: 'approver', owner: 'otto', mintedBy: 'root' },
+  /** a key Otto minted (he is an admin elsewhere): not a second pair of eyes on Otto's pipelines */
+  mintedByRequester: { keyId: 'key-pat', name: 'Pat', role: 'approver', owner: 'pat', mintedBy: 'otto' },
 } as const satisfies Record<string, Principal>;
 
 /** who the audit records: a person by their key, or a part of the system */
