@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   PERENNIAL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   PERENNIAL_PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
+  PERENNIAL_CANARY_RECONCILE_INTERVAL: duration.default('1m'),
 });
 
 export interface Config {
@@ -59,6 +60,8 @@ export interface Config {
   /** how long an http(s) dataset source may take to answer, in ms */
   sourceTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** how often a canary slot that no running workflow holds is looked for and freed, in ms */
+  canaryReconcileMs: number;
   predictionLog: {
     /** 0-1: the share of predictions written to the log */
     sampleRate: number;
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.PERENNIAL_MAX_BODY_BYTES,
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
+    canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),
     logLevel: e.PERENNIAL_LOG_LEVEL,
     predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY },
   };

@@ -9,6 +9,7 @@ import type { Db } from '../db/client';
 import { SystemActors, type Actor } from '../common/actors';
 import { ErrorTypes } from '../common/names';
 import { writeAudit } from '../db/audit';
+import { takeCanaryTrafficAway } from '../db/deployments';
 import { feedback, models, modelVersions, predictions } from '../db/schema';
 import type { CanaryMode } from '../common/vocabulary';
 import { jensenShannonDistance } from '../ml/drift';
@@ -70,8 +71,8 @@ export function createDeploymentActivities({ db }: { db: Db }) {
      * One canary per model at a time: takes the model's canary slot for this version, or fails
      * (retryably) naming the version that holds it, so the rollout waits its turn.
      */
-    async claimCanarySlot(input: { model: string; version: number }): Promise<void> {
-      const taken = await db.update(models).set({ canaryVersion: input.version, updatedAt: new Date() })
+    async claimCanarySlot(input: { model: string; version: number; workflowId?: string }): Promise<void> {
+      const taken = await db.update(models).set({ canaryVersion: input.version, canaryWorkflowId: input.workflowId ?? null, updatedAt: new Date() })
         .where(and(eq(models.name, input.model), or(isNull(models.canaryVersion), eq(models.canaryVersion, input.version))))
         .returning({ name: models.name });
       if (taken.length) return;
@@ -82,8 +83,12 @@ export function createDeploymentActivities({ db }: { db: Db }) {
     /** The canary takes `weight` percent of traffic (split) or of the mirror (shadow). */
     async setCanaryWeight(input: { pipelineId: string; model: string; version: number; weight: number; mode: CanaryMode; step: number }) {
       await db.transaction(async (tx) => {
-        await tx.update(models).set({ canaryVersion: input.version, canaryWeight: input.weight, canaryMode: input.mode, updatedAt: new Date() })
-          .where(eq(models.name, input.model));
+        // only while this version holds the slot: an approver or the reconciler may have freed it
+        const held = await tx.update(models).set({ canaryWeight: input.weight, canaryMode: input.mode, updatedAt: new Date() })
+          .where(and(eq(models.name, input.model), eq(models.canaryVersion, input.version))).returning({ name: models.name });
+        if (!held.length) {
+          throw ApplicationFailure.nonRetryable(`The canary slot of ${input.model} was freed while v${input.version} held it (cleared by an approver or the reconciler).`, ErrorTypes.canarySlotLost);
+        }
         await tx.update(modelVersions).set({ status: 'canary', updatedAt: new Date() })
           .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version), inArray(modelVersions.status, ['approved', 'candidate', 'canary'])));
         await writeAudit(tx, {
@@ -93,18 +98,17 @@ export function createDeploymentActivities({ db }: { db: Db }) {
       });
     },
 
-    /** The canary is rolled back: no traffic at once, the version rejected with the reason and the analysis. */
-    async rollBackCanary(input: { pipelineId: string; model: string; version: number; reason: string; actor: Actor; details: Record<string, unknown> }) {
-      await db.transaction(async (tx) => {
-        await tx.update(models).set({ canaryVersion: null, canaryWeight: 0, updatedAt: new Date() })
-          .where(and(eq(models.name, input.model), eq(models.canaryVersion, input.version)));
-        // (approved or candidate: aborted while it waited for another canary to end)
-        await tx.update(modelVersions).set({ status: 'rejected', updatedAt: new Date() })
-          .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version), inArray(modelVersions.status, ['canary', 'approved', 'candidate'])));
-        await writeAudit(tx, {
-          actor: input.actor, action: 'canary_rollback', model: input.model, version: input.version, pipelineId: input.pipelineId,
-          details: { reason: input.reason, ...input.details }, idempotencyKey: `${input.pipelineId}:canary:rollback`,
-        });
+    /**
+     * The canary is rolled back: no traffic at once, the slot freed, the version rejected; then the
+     * audit event with the reason and the analysis. The safety action commits on its own, so that a
+     * failure to audit (retried) can never undo it.
+     */
+    async rollBackCanary(input: { pipelineId: string; runId?: string; model: string; version: number; reason: string; actor: Actor; details: Record<string, unknown> }) {
+      await takeCanaryTrafficAway(db, input.model, input.version);
+      await writeAudit(db, {
+        actor: input.actor, action: 'canary_rollback', model: input.model, version: input.version, pipelineId: input.pipelineId,
+        details: { reason: input.reason, ...input.details },
+        idempotencyKey: input.runId ? `${input.pipelineId}:${input.runId}:canary:rollback` : `${input.pipelineId}:canary:rollback`,
       });
     },
 

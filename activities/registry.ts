@@ -38,6 +38,12 @@ export interface RegisterCandidateInput {
 const isUniqueViolation = (err: unknown) =>
   (err as { code?: string })?.code === '23505' || (err as { cause?: { code?: string } })?.cause?.code === '23505';
 
+/**
+ * Audit idempotency is per workflow run: a retried activity writes its event once, while a reset or
+ * re-run of the pipeline writes its own. (Activities scheduled before runs were passed had only the id.)
+ */
+const runScope = (i: { pipelineId: string; runId?: string }) => (i.runId ? `${i.pipelineId}:${i.runId}` : i.pipelineId);
+
 export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
   return {
     async recordPipelineStart(input: {
@@ -105,7 +111,7 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
 
     /** A person's decision, or the timeout's, on a candidate: recorded once, audited. */
     async recordDecision(input: {
-      pipelineId: string; model: string; version: number; decision: Decision;
+      pipelineId: string; runId?: string; model: string; version: number; decision: Decision;
       by?: Principal; comment?: string; at: string;
     }) {
       await db.transaction(async (tx) => {
@@ -123,30 +129,30 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
           actor: input.by ? personActor(input.by) : SystemActors.approvalTimeout,
           action: input.decision === 'approved' ? 'approve' : input.decision === 'rejected' ? 'reject' : 'approval_timeout',
           model: input.model, version: input.version, pipelineId: input.pipelineId,
-          details: { comment: input.comment ?? null }, idempotencyKey: `${input.pipelineId}:decision`,
+          details: { comment: input.comment ?? null }, idempotencyKey: `${runScope(input)}:decision`,
         });
       });
     },
 
     /** A candidate that failed its quality gates. */
     async rejectVersion(input: {
-      pipelineId: string; model: string; version: number; reason: Extract<RejectionReason, 'gates' | 'servability'>; details: Record<string, unknown>;
+      pipelineId: string; runId?: string; model: string; version: number; reason: Extract<RejectionReason, 'gates' | 'servability'>; details: Record<string, unknown>;
     }) {
       await db.update(modelVersions).set({ status: 'rejected', updatedAt: new Date() })
         .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
       await writeAudit(db, {
         actor: SystemActors.pipeline, action: `reject_${input.reason}`, model: input.model, version: input.version,
-        pipelineId: input.pipelineId, details: input.details, idempotencyKey: `${input.pipelineId}:reject`,
+        pipelineId: input.pipelineId, details: input.details, idempotencyKey: `${runScope(input)}:reject`,
       });
     },
 
     /** The version becomes production (and stops being the canary); the one before it is archived. One transaction. */
-    async promoteVersion(input: { pipelineId: string; model: string; version: number; actor: Actor }) {
+    async promoteVersion(input: { pipelineId: string; runId?: string; model: string; version: number; actor: Actor; details?: Record<string, unknown> }) {
       await db.transaction(async (tx) => {
         const previousVersion = await makeProduction(tx, input.model, input.version);
         await writeAudit(tx, {
           actor: input.actor, action: 'promote', model: input.model, version: input.version, pipelineId: input.pipelineId,
-          details: { previousVersion }, idempotencyKey: `${input.pipelineId}:promote`,
+          details: { previousVersion, ...input.details }, idempotencyKey: `${runScope(input)}:promote`,
         });
       });
     },

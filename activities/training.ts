@@ -37,96 +37,110 @@ async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, fe
   return { columns: columns as Columns, target: targetValues, rows };
 }
 
+/** how often a training activity says it is alive, whatever it is doing */
+const HEARTBEAT_EVERY_MS = 10_000;
+
 export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
+  /** trains, reporting each epoch's progress (with its checkpoint) to `report` */
+  async function train(input: TrainInput, ctx: Context, report: (p: TrainProgress) => void): Promise<TrainResult> {
+    const started = Date.now();
+    const info = await loadBackend(backend);
+    const { params, task } = input;
+    const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task, splitColumns(params));
+    const { order } = splitRows(data, params);
+    if (order.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${order.length}).`, ErrorTypes.dataset);
+
+    const pre = fitPreprocessor(data.columns, derivedInputs(input.features), data.target, task, order);
+    const x = transformFeatures(pre, data.columns, order);
+    const y = encodeTarget(pre.target, data.target, order);
+    const outputSize = task === 'classification' ? pre.target.labels!.length : 1;
+    const spec = {
+      inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed,
+      dropout: params.dropout, l2: params.l2,
+    };
+
+    // A worker that died mid-run left its last checkpoint in its heartbeat: go on from there.
+    const previous = ctx.info.heartbeatDetails as TrainProgress | undefined;
+    let model: Awaited<ReturnType<typeof loadMlp>>;
+    let resumedFromEpoch = 0;
+    if (previous?.checkpointKey && (await artifacts.exists(`${previous.checkpointKey}/model.json`))) {
+      model = await loadMlp({
+        modelJson: (await artifacts.getBytes(`${previous.checkpointKey}/model.json`)).toString('utf8'),
+        weights: new Uint8Array(await artifacts.getBytes(`${previous.checkpointKey}/weights.bin`)),
+      });
+      compileMlp(model, spec);
+      resumedFromEpoch = previous.checkpointEpoch;
+      ctx.log.info('resuming training from a checkpoint', { epoch: resumedFromEpoch, checkpoint: previous.checkpointKey });
+    } else {
+      model = buildMlp(spec);
+    }
+
+    const key = `models/${input.model}/${input.pipelineId}`;
+    let checkpoint = { key: resumedFromEpoch ? previous!.checkpointKey : null, epoch: resumedFromEpoch };
+    const last = await fitMlp(model, x, y, order.length, pre.inputSize, task, {
+      epochs: params.epochs,
+      initialEpoch: resumedFromEpoch,
+      batchSize: params.batchSize,
+      validationSplit: params.split?.validationFraction ?? params.validationSplit,
+      onEpochEnd: async (epoch, logs) => {
+        if (epoch % params.checkpointEvery === 0 && epoch < params.epochs) {
+          const saved = await saveMlp(model);
+          const checkpointKey = `${key}/checkpoints/epoch-${epoch}`;
+          await artifacts.putBytes(`${checkpointKey}/weights.bin`, saved.weights);
+          await artifacts.putBytes(`${checkpointKey}/model.json`, saved.modelJson); // written last: its presence means complete
+          checkpoint = { key: checkpointKey, epoch };
+        }
+        const progress: TrainProgress = {
+          epoch, epochs: params.epochs, loss: logs.loss, valLoss: logs.valLoss,
+          checkpointKey: checkpoint.key, checkpointEpoch: checkpoint.epoch, resumedFromEpoch,
+        };
+        report(progress);
+      },
+      shouldStop: () => ctx.cancellationSignal.aborted,
+      patience: params.patience,
+      classWeight: params.classWeight === 'balanced' && task === 'classification' ? balancedWeights(y, outputSize) : undefined,
+    });
+    if (ctx.cancellationSignal.aborted) {
+      model.dispose();
+      throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+    }
+
+    const saved = await saveMlp(model);
+    model.dispose();
+    const meta: ModelBundleMeta = {
+      format: 'perennial-mlp-v1', task, target: input.target, features: input.features, preprocessor: pre, params, backend: info.name,
+    };
+    await artifacts.putBytes(`${key}/model.json`, saved.modelJson);
+    await artifacts.putBytes(`${key}/weights.bin`, saved.weights);
+    await artifacts.putBytes(`${key}/perennial.json`, JSON.stringify(meta));
+    return {
+      artifactKey: key,
+      backend: info.name,
+      device: info.device,
+      epochs: last.epochs,
+      trainRows: order.length,
+      holdoutRows: data.rows - order.length,
+      finalLoss: last.loss,
+      finalValLoss: last.valLoss,
+      trainSeconds: (Date.now() - started) / 1000,
+      resumedFromEpoch,
+      stoppedEarly: last.stoppedEarly,
+    };
+  }
+
   return {
     /** Fits preprocessing on the training split, trains the MLP, and stores both as one model bundle. */
     async trainModel(input: TrainInput): Promise<TrainResult> {
-      const started = Date.now();
-      const info = await loadBackend(backend);
-      const { params, task } = input;
-      const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task, splitColumns(params));
-      const { order } = splitRows(data, params);
-      if (order.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${order.length}).`, ErrorTypes.dataset);
-
-      const pre = fitPreprocessor(data.columns, derivedInputs(input.features), data.target, task, order);
-      const x = transformFeatures(pre, data.columns, order);
-      const y = encodeTarget(pre.target, data.target, order);
-      const outputSize = task === 'classification' ? pre.target.labels!.length : 1;
-      const spec = {
-        inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed,
-        dropout: params.dropout, l2: params.l2,
-      };
-
-      // A worker that died mid-run left its last checkpoint in its heartbeat: go on from there.
       const ctx = Context.current();
-      const previous = ctx.info.heartbeatDetails as TrainProgress | undefined;
-      let model: Awaited<ReturnType<typeof loadMlp>>;
-      let resumedFromEpoch = 0;
-      if (previous?.checkpointKey && (await artifacts.exists(`${previous.checkpointKey}/model.json`))) {
-        model = await loadMlp({
-          modelJson: (await artifacts.getBytes(`${previous.checkpointKey}/model.json`)).toString('utf8'),
-          weights: new Uint8Array(await artifacts.getBytes(`${previous.checkpointKey}/weights.bin`)),
-        });
-        compileMlp(model, spec);
-        resumedFromEpoch = previous.checkpointEpoch;
-        ctx.log.info('resuming training from a checkpoint', { epoch: resumedFromEpoch, checkpoint: previous.checkpointKey });
-      } else {
-        model = buildMlp(spec);
+      // alive while it loads and between epochs too (a first epoch may take minutes): the last progress, checkpoint included
+      let progress = ctx.info.heartbeatDetails as TrainProgress | undefined;
+      const alive = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
+      try {
+        return await train(input, ctx, (p) => { progress = p; ctx.heartbeat(p); });
+      } finally {
+        clearInterval(alive);
       }
-
-      const key = `models/${input.model}/${input.pipelineId}`;
-      let checkpoint = { key: resumedFromEpoch ? previous!.checkpointKey : null, epoch: resumedFromEpoch };
-      const last = await fitMlp(model, x, y, order.length, pre.inputSize, task, {
-        epochs: params.epochs,
-        initialEpoch: resumedFromEpoch,
-        batchSize: params.batchSize,
-        validationSplit: params.split?.validationFraction ?? params.validationSplit,
-        onEpochEnd: async (epoch, logs) => {
-          if (epoch % params.checkpointEvery === 0 && epoch < params.epochs) {
-            const saved = await saveMlp(model);
-            const checkpointKey = `${key}/checkpoints/epoch-${epoch}`;
-            await artifacts.putBytes(`${checkpointKey}/weights.bin`, saved.weights);
-            await artifacts.putBytes(`${checkpointKey}/model.json`, saved.modelJson); // written last: its presence means complete
-            checkpoint = { key: checkpointKey, epoch };
-          }
-          const progress: TrainProgress = {
-            epoch, epochs: params.epochs, loss: logs.loss, valLoss: logs.valLoss,
-            checkpointKey: checkpoint.key, checkpointEpoch: checkpoint.epoch, resumedFromEpoch,
-          };
-          ctx.heartbeat(progress);
-        },
-        shouldStop: () => ctx.cancellationSignal.aborted,
-        patience: params.patience,
-        classWeight: params.classWeight === 'balanced' && task === 'classification' ? balancedWeights(y, outputSize) : undefined,
-      });
-      if (ctx.cancellationSignal.aborted) {
-        model.dispose();
-        throw ctx.cancellationSignal.reason ?? new Error('cancelled');
-      }
-
-      const saved = await saveMlp(model);
-      model.dispose();
-      const meta: ModelBundleMeta = {
-        format: 'perennial-mlp-v1', task, target: input.target, features: input.features, preprocessor: pre, params, backend: info.name,
-      };
-      await artifacts.putBytes(`${key}/model.json`, saved.modelJson);
-      await artifacts.putBytes(`${key}/weights.bin`, saved.weights);
-      await artifacts.putBytes(`${key}/perennial.json`, JSON.stringify(meta));
-      return {
-        artifactKey: key,
-        backend: info.name,
-        device: info.device,
-        epochs: last.epochs,
-        trainRows: order.length,
-        holdoutRows: data.rows - order.length,
-        finalLoss: last.loss,
-        finalValLoss: last.valLoss,
-        trainSeconds: (Date.now() - started) / 1000,
-        resumedFromEpoch,
-        stoppedEarly: last.stoppedEarly,
-      };
     },
-
     /** Metrics on the held-out rows, for the candidate and, on the same rows, the current production model. */
     async evaluateModel(input: EvaluateInput): Promise<EvaluationResult> {
       await loadBackend(backend);
@@ -232,7 +246,9 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
       const groups = new Map<string, number[]>();
       holdout.forEach((r, i) => {
         const v = String(data.columns[`__extra.${column}`][r] ?? '(missing)');
-        groups.set(v, [...(groups.get(v) ?? []), i]);
+        const group = groups.get(v);
+        if (group) group.push(i);
+        else groups.set(v, [i]);
       });
       return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     };

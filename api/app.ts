@@ -18,6 +18,8 @@ import { datasetRoutes } from './routes/datasets';
 import { feedbackRoutes } from './routes/feedback';
 import { modelRoutes } from './routes/models';
 import { pipelineRoutes } from './routes/pipelines';
+import { policyRoutes } from './routes/policy';
+import { canaryRoutes } from './routes/canary';
 import { addPredictRoute } from './routes/predict';
 import type { ModelServer } from './serving';
 
@@ -73,6 +75,8 @@ export function createApp({ config, database, client, server, metrics = createMe
     })
     .route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics))
     .route('/v1/models', modelRoutes(db))
+    .route('/v1/models', policyRoutes(db))
+    .route('/v1/models', canaryRoutes(db, client))
     .route('/v1/feedback', feedbackRoutes(db))
     .route('/v1/datasets', datasetRoutes(db))
     .route('/v1/api-keys', apiKeyRoutes(db, keyCache));

@@ -9,7 +9,11 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Principal } from '../common/domain';
 import { ErrorTypes, workflowIds, WORKFLOW_TYPES } from '../common/names';
-import type { PipelineSpec } from '../common/pipeline-request';
+import type { PipelineRequest, PipelineSpec } from '../common/pipeline-request';
+import { applyPolicy } from '../common/policy';
+import { mayDecide, personActor } from '../common/actors';
+import { writeAudit } from '../db/audit';
+import { policyOf } from './routes/policy';
 import { initialStatus, startPipeline } from '../common/pipeline-start';
 import {
   TrainingStatusSchema, type CanaryStatus, type PipelineStatus, type PipelineView, type TrainingStatus,
@@ -135,7 +139,15 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       }
     },
 
-    async start(spec: PipelineSpec, by: Principal, idempotencyKey?: string): Promise<{ id: string; runId: string; temporalUiUrl: string }> {
+    /**
+     * Starts a pipeline under its model's policy: what the request left out takes the policy's value;
+     * a field that would loosen it is a 403 naming the field. `raw` is the body as sent.
+     */
+    async start(raw: PipelineRequest, requested: PipelineSpec, by: Principal, idempotencyKey?: string): Promise<{ id: string; runId: string; temporalUiUrl: string }> {
+      const { spec, refusals } = applyPolicy(raw, requested, await policyOf(db, requested.model));
+      if (refusals.length) {
+        throw new ApiError(403, 'policy', `The policy of model ${requested.model} does not allow this: ${refusals.map((r) => `${r.field}: ${r.message}`).join('; ')}.`, refusals);
+      }
       const { workflowId, runId } = await startPipeline(client, {
         spec, trigger: { kind: 'api', by: by.name }, requestedBy: by, idempotencyKey,
       }, { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout });
@@ -176,11 +188,20 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       }
     },
 
-    async cancel(id: string): Promise<{ id: string; status: 'cancelling' }> {
+    /** Cancels a running pipeline, audited; during its canary (which cancelling rolls back) only an approver may. */
+    async cancel(id: string, by: Principal): Promise<{ id: string; status: 'cancelling' }> {
       const { handle, description } = await describe(id);
       if (description.status.name !== 'RUNNING') {
         throw new ApiError(409, 'conflict', `Pipeline ${id} has already ended (${description.status.name.toLowerCase()}).`);
       }
+      const status = await handle.query(statusQuery).catch(() => null);
+      if ((status === null || status.stage === 'canary' || status.stage === 'promote') && !mayDecide(by)) {
+        throw forbidden(`Pipeline ${id} ${status ? 'is rolling out' : 'cannot be inspected now'}: cancelling it rolls its canary back, which needs the approver role; your key "${by.name}" has ${by.role}.`);
+      }
+      await writeAudit(db, {
+        action: 'pipeline.cancel', actor: personActor(by), model: status?.model ?? null, version: status?.modelVersion ?? null, pipelineId: id,
+        details: { stage: status?.stage ?? null }, idempotencyKey: `${id}:${description.runId}:cancel`,
+      });
       await handle.cancel();
       return { id, status: 'cancelling' };
     },

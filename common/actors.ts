@@ -26,6 +26,8 @@ export const SystemActors = {
   /** the pipeline workflow: a rejected candidate */
   pipeline: system('pipeline'),
   canary: system('canary'),
+  /** frees a canary slot that no running workflow holds */
+  canaryReconciler: system('canary-reconciler'),
   approvalTimeout: system('approval-timeout'),
   /** promotion of a pipeline whose request needed no approval */
   autoApproval: system('auto-approval'),

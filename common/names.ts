@@ -32,6 +32,7 @@ export const ErrorTypes = {
   /** the data cannot be read or used: a validation outcome, never retried */
   dataset: 'DatasetError',
   /** another version's canary holds the model's slot: retried until it ends */
+  canarySlotLost: 'CanarySlotLost',
   canarySlotTaken: 'CanarySlotTaken',
   /** 409 */
   notAwaitingApproval: 'NotAwaitingApproval',

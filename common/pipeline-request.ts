@@ -4,7 +4,7 @@
  * settings is derived from them. Defaults here are the platform's defaults (documented in README.md).
  */
 import { z } from '@hono/zod-openapi';
-import { DURATION_MESSAGE, DURATION_PATTERN } from './durations';
+import { DURATION_MESSAGE, DURATION_PATTERN, msOf } from './durations';
 import { SafeMultilineText, SafeText } from './text';
 import { canaryModes, datasetFormats, modelTasks, triggerKinds } from './vocabulary';
 
@@ -13,7 +13,14 @@ export const MAX_VALUES_PER_PARAMETER = 100;
 export const MAX_GRID_SIZE = 10_000;
 const gridSize = (space: Record<string, unknown[] | undefined>) => Object.values(space).reduce((n, v) => n * (v?.length ?? 1), 1);
 
-export const Duration = z.string().regex(DURATION_PATTERN, DURATION_MESSAGE).openapi({ example: '72h' });
+/** Bounds of every duration a request names: a timer past them is a mistake or an attack (M9). */
+export const MIN_DURATION = '1s';
+export const MAX_DURATION = '365d';
+/** a canary step may be held at most this many times its length while it waits for traffic */
+export const MAX_STEP_HOLDS = 100;
+export const Duration = z.string().max(24).regex(DURATION_PATTERN, DURATION_MESSAGE)
+  .refine((d) => msOf(d) >= msOf(MIN_DURATION) && msOf(d) <= msOf(MAX_DURATION), `a duration from ${MIN_DURATION} to ${MAX_DURATION}`)
+  .openapi({ example: '72h' });
 export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
   'expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit').openapi({ example: 'weather' });
 
@@ -45,15 +52,17 @@ export const CanarySchema = z.object({
     .openapi({ description: "the canary's percent of traffic at each step; after the last, 100 % and promotion" }),
   stepDuration: Duration.default('10m'),
   maxStepDuration: Duration.optional().openapi({ description: 'how long a step may be held in all while it waits for minRequests (default 3 x stepDuration)' }),
-  minRequests: z.number().int().min(0).default(100).openapi({ description: 'canary predictions a step needs to be judged' }),
+  minRequests: z.number().int().min(0).max(1_000_000_000).default(100).openapi({ description: 'canary predictions a step needs to be judged' }),
   onInsufficientTraffic: z.enum(['rollback', 'promote']).default('rollback'),
   maxErrorRateIncrease: z.number().min(0).max(1).default(0.01),
-  maxLatencyRatio: z.number().min(1).default(1.5).openapi({ description: 'canary p95 / production p95 (both floored at 1 ms)' }),
+  maxLatencyRatio: z.number().min(1).max(1000).default(1.5).openapi({ description: 'canary p95 / production p95 (both floored at 1 ms)' }),
   maxPredictionDistance: z.number().min(0).max(1).default(0.2).openapi({ description: 'Jensen-Shannon distance between the prediction distributions' }),
-  minLabels: z.number().int().min(1).default(50).openapi({ description: 'feedback labels each side needs before accuracy is compared' }),
+  minLabels: z.number().int().min(1).max(1_000_000_000).default(50).openapi({ description: 'feedback labels each side needs before accuracy is compared' }),
   maxAccuracyDrop: z.number().min(0).max(1).default(0.05)
     .openapi({ description: 'classification: accuracy on feedback may be this much lower; regression: MAE this fraction higher' }),
-}).strict().openapi('CanarySettings');
+}).strict().refine((c) => !c.maxStepDuration || msOf(c.maxStepDuration) <= MAX_STEP_HOLDS * msOf(c.stepDuration), {
+  message: `maxStepDuration may be at most ${MAX_STEP_HOLDS} times stepDuration`, path: ['maxStepDuration'],
+}).openapi('CanarySettings');
 
 export const PipelineRequest = z.object({
   model: ModelName,
@@ -75,9 +84,9 @@ export const PipelineRequest = z.object({
     unseenCategoryShare: z.number().min(0).max(1).default(0.05),
     missingRateIncrease: z.number().min(0).max(1).default(0.1),
     outOfRangeShare: z.number().min(0).max(1).default(0.05),
-    rowCountFactor: z.number().min(1).default(10),
+    rowCountFactor: z.number().min(1).max(1e6).default(10),
     duplicateRowShare: z.number().min(0).max(1).default(0.05),
-    psi: z.number().min(0).default(0.25),
+    psi: z.number().min(0).max(100).default(0.25),
     jsDistance: z.number().min(0).max(1).default(0.2),
     failOnDrift: z.boolean().default(false),
   }).strict().prefault({}).openapi({ description: 'Thresholds of the data checks (see README: Data validation)' }),

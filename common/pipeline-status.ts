@@ -5,7 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import {
-  canaryModes, canaryOutcomes, columnKinds, decisions, pipelineStatuses, rejectionReasons, stageNames, stageStatuses,
+  actorKinds, canaryModes, canaryOutcomes, columnKinds, decisions, pipelineStatuses, rejectionReasons, stageNames, stageStatuses,
 } from './vocabulary';
 
 const Metrics = z.record(z.string(), z.number());
@@ -70,8 +70,10 @@ export const CanaryStatusSchema = z.object({
   holding: z.boolean().openapi({ description: 'a step is held longer for want of traffic' }),
   waiting: z.boolean().openapi({ description: "another version's canary of the same model runs: one canary per model at a time" }),
   analyses: z.array(CanaryAnalysisSchema), outcome: z.enum(canaryOutcomes).nullable(),
-  reason: z.string().nullable().openapi({ description: 'why it ended: passed, analysis, insufficient_traffic, aborted, promoted_now, cancelled' }),
+  reason: z.string().nullable().openapi({ description: 'why it ended: passed, analysis, insufficient_traffic, aborted, promoted_now, cancelled, error (its traffic was taken away, and the pipeline failed with the error)' }),
   decidedBy: z.string().nullable(), comment: z.string().nullable(),
+  /** the person who aborted or promoted it, as the audit log records them */
+  decider: z.object({ kind: z.enum(actorKinds), id: z.string(), name: z.string() }).nullable().optional(),
 }).openapi('Canary');
 export type CanaryStatus = z.output<typeof CanaryStatusSchema>;
 

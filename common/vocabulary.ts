@@ -51,7 +51,8 @@ export const auditActions = [
   'approve', 'reject', 'approval_timeout',
   'reject_gates', 'reject_servability',
   'promote', 'rollback',
-  'canary_weight', 'canary_rollback',
+  'canary_weight', 'canary_rollback', 'canary.clear',
+  'pipeline.cancel', 'policy.update',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

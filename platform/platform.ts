@@ -19,6 +19,7 @@ import { openDatabase, type Database } from '../db/client';
 import { loadBackend } from '../ml/backend';
 import { codeVersion, PerennialPlugin } from '../workers/plugin';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
+import { startCanaryReconciler } from './canary-reconciler';
 
 export interface PlatformParts {
   api?: boolean;
@@ -35,6 +36,8 @@ export interface Platform {
   temporalAddress: string;
   /** e.g. http://127.0.0.1:3000, when the API runs here */
   apiUrl?: string;
+  /** the error a Worker stopped with, if one did: nothing it served progresses */
+  workerFailure(): Error | undefined;
   /** stops the API, drains the workers, closes connections */
   stop(): Promise<void>;
 }
@@ -61,6 +64,11 @@ export async function startPlatform(config: Config, opts: {
   database?: Database;
   workflowBundlePath?: string;
   log?: (msg: string) => void;
+  /**
+   * a Worker that stops with an error (it stopped polling: nothing progresses). The production
+   * entry points exit non-zero so the supervisor restarts the process; default: logged only.
+   */
+  onWorkerFailure?: (err: Error) => void;
 }): Promise<Platform> {
   const parts = { api: true, orchestration: true, training: true, ...opts.parts };
   const log = opts.log ?? ((m: string) => console.log(m));
@@ -103,7 +111,15 @@ export async function startPlatform(config: Config, opts: {
     }));
   }
   const running = workers.map((w) => w.run());
-  running.forEach((p) => p.catch((err) => log(`worker stopped with an error: ${(err as Error).message}`)));
+  let workerFailure: Error | undefined;
+  running.forEach((p) => p.catch((err: Error) => {
+    workerFailure = err;
+    log(`worker stopped with an error: ${err.message}`);
+    opts.onWorkerFailure?.(err);
+  }));
+  const reconciler = parts.orchestration
+    ? startCanaryReconciler({ db: database!.db, client, intervalMs: config.canaryReconcileMs, log })
+    : undefined;
 
   let server: ServerType | undefined;
   let modelServer: ModelServer | undefined;
@@ -143,8 +159,10 @@ export async function startPlatform(config: Config, opts: {
   let stopping: Promise<void> | undefined;
   return {
     config, database, client, apiUrl, temporalAddress: address,
+    workerFailure: () => workerFailure,
     stop() {
       stopping ??= (async () => {
+        reconciler?.stop();
         if (server) await new Promise<void>((r) => server!.close(() => r()));
         await modelServer?.close(); // the prediction log's last batch
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

@@ -5,7 +5,11 @@ import { startPlatform, type PlatformParts } from './platform';
 export async function runPart(name: string, parts: PlatformParts) {
   try {
     const config = loadConfig();
-    const platform = await startPlatform(config, { parts, log: (m) => console.log(`[${name}] ${m}`) });
+    const platform = await startPlatform(config, {
+      parts, log: (m) => console.log(`[${name}] ${m}`),
+      // a Worker that stopped polling helps no one: exit, so the supervisor starts a fresh process
+      onWorkerFailure: () => process.exit(70),
+    });
     console.log(`[${name}] running (Temporal ${platform.temporalAddress}, namespace ${config.temporal.namespace}${platform.apiUrl ? `, API ${platform.apiUrl}` : ''})`);
     const stop = async (signal: string) => {
       console.log(`[${name}] ${signal}: draining and stopping`);

@@ -52,7 +52,14 @@ async function main() {
   }
 
   await backend;
-  const platform = await startPlatform(config, { temporalAddress, log: say, workflowBundlePath: await bundle, database: await database });
+  const platform = await startPlatform(config, {
+    temporalAddress, log: say, workflowBundlePath: await bundle, database: await database,
+    // a Worker that stopped polling helps no one: stop everything and exit non-zero (a supervisor restarts it)
+    onWorkerFailure: () => {
+      process.exitCode = 70;
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
   const seconds = process.uptime().toFixed(1); // since the process began, imports included
   say(`ready in ${seconds} s`);
   console.log(`
@@ -80,7 +87,7 @@ async function main() {
     await platform.database?.close();
     await devServer?.stop();
     say('stopped');
-    process.exit(0);
+    process.exit(process.exitCode ?? 0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

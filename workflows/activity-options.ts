@@ -18,9 +18,9 @@ export const ingesting: ActivityOptions = {
 };
 
 /**
- * Training, evaluation and the servability check, on the training workers' own queue. The train
- * activity heartbeats its epoch: a worker silent for `heartbeatTimeout` is replaced by one that
- * resumes from its last checkpoint.
+ * Training on the training workers' own queue. The train activity heartbeats (while it loads, and
+ * each epoch): a worker silent for `heartbeatTimeout` is replaced by one that resumes from its last
+ * checkpoint. Only activities that heartbeat get a heartbeat timeout.
  */
 export const training = (taskQueue: string = TASK_QUEUES.training, heartbeatTimeout = '2 minutes'): ActivityOptions => ({
   taskQueue,
@@ -29,8 +29,30 @@ export const training = (taskQueue: string = TASK_QUEUES.training, heartbeatTime
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: neverRetried },
 });
 
-/** a canary's weight, rollback and analysis: short, and retried until the database answers again */
-export const deploying: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } };
+/** evaluation and the servability check on the training queue: long, and they do not heartbeat */
+export const evaluating = (taskQueue: string = TASK_QUEUES.training): ActivityOptions => ({
+  taskQueue,
+  startToCloseTimeout: '12 hours',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: neverRetried },
+});
+
+/** a decision or a promotion: it has happened, so it is recorded however long the database is away */
+export const committing: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: neverRetried },
+};
+
+/** a canary's weight and analysis: short, and retried while the database is away for a while */
+export const deploying: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30 },
+};
+
+/** taking a canary's traffic away: a safety action, retried until it is done */
+export const compensating: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
 
 /** waiting for another version's canary of the model to end: retried, durably, with backoff */
 export const waitingForCanarySlot: ActivityOptions = {

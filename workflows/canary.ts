@@ -9,9 +9,11 @@
  * Too little traffic holds a step longer, up to maxStepDuration, then follows onInsufficientTraffic
  * (promote goes on only if the checks it could make passed).
  * A person may abort (roll back now) or promote now, as Updates that say what they did.
+ * Whatever else ends the rollout (a cancel, an activity out of retries, a bug) takes its traffic
+ * away first, with retries that do not give up: no failure leaves traffic on an unjudged version.
  */
 import {
-  ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, workflowInfo,
+  ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, TemporalFailure, workflowInfo,
 } from '@temporalio/workflow';
 import { actorLabel, mayDecide, personActor, SystemActors, type Actor } from '../common/actors';
 import { msOf } from '../common/durations';
@@ -20,7 +22,8 @@ import type { CanarySpec } from '../common/pipeline-request';
 import type { CanaryAnalysis, CanaryStatus } from '../common/pipeline-status';
 import type { ModelTask } from '../common/vocabulary';
 import type { OrchestrationActivities } from '../activities';
-import { deploying, waitingForCanarySlot } from './activity-options';
+import { compensating, deploying, waitingForCanarySlot } from './activity-options';
+import { failureMessage } from './failures';
 import { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from './canary-messages';
 import type { DecisionInput } from './pipeline-messages';
 
@@ -36,15 +39,19 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   const { spec } = input;
   const deploy = proxyActivities<OrchestrationActivities>(deploying);
   const slot = proxyActivities<OrchestrationActivities>(waitingForCanarySlot);
+  const safety = proxyActivities<OrchestrationActivities>(compensating);
+  const { workflowId, runId } = workflowInfo();
   const status: CanaryStatus = {
-    workflowId: workflowInfo().workflowId, model: input.model, version: input.version, mode: spec.mode, step: 0, steps: spec.steps,
-    trafficPercent: 0, holding: false, waiting: false, analyses: [], outcome: null, reason: null, decidedBy: null, comment: null,
+    workflowId, model: input.model, version: input.version, mode: spec.mode, step: 0, steps: spec.steps,
+    trafficPercent: 0, holding: false, waiting: false, analyses: [], outcome: null, reason: null, decidedBy: null, decider: null, comment: null,
   };
   let command: (DecisionInput & { kind: 'abort' | 'promote' }) | undefined;
+  /** set once the rollout has begun to end: no order is taken after that */
+  let ending = false;
 
   setHandler(canaryStatusQuery, () => status);
   const validate = (d: DecisionInput) => {
-    if (status.outcome !== null || command) {
+    if (status.outcome !== null || command || ending) {
       throw ApplicationFailure.nonRetryable(`The canary of ${input.model} v${input.version} has already ended (${status.outcome ?? 'ending'}).`, ErrorTypes.canaryNotRunning);
     }
     if (!mayDecide(d.by)) {
@@ -68,12 +75,14 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   const who = (d: DecisionInput) => personActor(d.by);
 
   async function rollBack(reason: string, details: Record<string, unknown>, actor: Actor = SystemActors.canary): Promise<CanaryStatus> {
-    await deploy.rollBackCanary({ pipelineId: input.pipelineId, model: input.model, version: input.version, reason, actor, details });
+    ending = true;
+    await safety.rollBackCanary({ pipelineId: input.pipelineId, runId, model: input.model, version: input.version, reason, actor, details });
     Object.assign(status, { trafficPercent: 0, holding: false, outcome: 'rolled_back', reason });
     return status;
   }
 
   async function promote(reason: string): Promise<CanaryStatus> {
+    ending = true;
     if (spec.mode === 'split') {
       await deploy.setCanaryWeight({ pipelineId: input.pipelineId, model: input.model, version: input.version, weight: 100, mode: spec.mode, step: spec.steps.length + 1 });
       status.trafficPercent = 100;
@@ -104,12 +113,12 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
   async function claimSlot(): Promise<boolean> {
     status.waiting = true;
     const scope = new CancellationScope();
-    const claim = scope.run(() => slot.claimCanarySlot({ model: input.model, version: input.version }));
+    const claim = scope.run(() => slot.claimCanarySlot({ model: input.model, version: input.version, workflowId }));
     const claimed = await Promise.race([claim.then(() => true), condition(() => command !== undefined).then(() => false)]);
     if (!claimed) {
       scope.cancel();
       await claim.catch(() => undefined);
-      Object.assign(status, { decidedBy: actorLabel(who(command!)), comment: command!.comment ?? null });
+      Object.assign(status, { decidedBy: actorLabel(who(command!)), decider: who(command!), comment: command!.comment ?? null });
     }
     status.waiting = false;
     return claimed;
@@ -131,16 +140,19 @@ export async function canaryRollout(input: CanaryInput): Promise<CanaryStatus> {
       if (!analysis.passed) return await rollBack('analysis', { step: i + 1, weight, analysis });
     }
     if (command) {
-      Object.assign(status, { decidedBy: actorLabel(who(command)), comment: command.comment ?? null });
+      Object.assign(status, { decidedBy: actorLabel(who(command)), decider: who(command), comment: command.comment ?? null });
       if (command.kind === 'abort') return await rollBack('aborted', { step: status.step, comment: command.comment ?? null }, who(command));
       return await promote('promoted_now');
     }
     return await promote('passed');
   } catch (err) {
-    if (isCancellation(err)) {
-      // the pipeline was cancelled: the canary takes no more traffic
-      await CancellationScope.nonCancellable(() => rollBack('cancelled', {}));
+    if (status.outcome === null) {
+      // cancelled, or failed for any reason: the canary takes no more traffic, whatever it takes
+      const error = isCancellation(err) ? null : failureMessage(err);
+      await CancellationScope.nonCancellable(() => rollBack(error === null ? 'cancelled' : 'error', error === null ? {} : { error }));
     }
+    // a bug (not a Temporal failure) would fail the workflow task and be retried forever: fail the run instead
+    if (!(err instanceof TemporalFailure)) throw ApplicationFailure.nonRetryable(failureMessage(err), 'UnexpectedError');
     throw err;
   }
 }

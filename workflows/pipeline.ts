@@ -7,15 +7,18 @@
  * does worse than production end the run as `rejected` with the reason, never as a crash.
  * The run waits for a person durably, for days if need be; a timeout rejects. Every decision is audited.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, executeChild, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
-import { personActor, SystemActors } from '../common/actors';
+import {
+  ActivityFailure, ApplicationFailure, CancellationScope, executeChild, isCancellation, ParentClosePolicy, patched, proxyActivities, TemporalFailure,
+} from '@temporalio/workflow';
+import { personActor, SystemActors, type Actor } from '../common/actors';
 import { ErrorTypes, workflowIds } from '../common/names';
 import type { PipelineInput } from '../common/pipeline-start';
 import type { PipelineStatus } from '../common/pipeline-status';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
-import { ingesting, recordkeeping, training as trainingOn } from './activity-options';
+import { committing, evaluating, ingesting, recordkeeping, training as trainingOn } from './activity-options';
 import { approvalDesk } from './approval';
 import { canaryRollout } from './canary';
+import { failureMessage } from './failures';
 import { checkGates } from './gates';
 import { Patches } from './patches';
 import { trackRun } from './run-status';
@@ -25,7 +28,9 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   const { spec } = input;
   const records = proxyActivities<OrchestrationActivities>(recordkeeping);
   const source = proxyActivities<OrchestrationActivities>(ingesting);
+  const commits = proxyActivities<OrchestrationActivities>(committing);
   const training = proxyActivities<TrainingActivities>(trainingOn(input.trainingTaskQueue, input.trainingHeartbeatTimeout));
+  const judging = proxyActivities<TrainingActivities>(evaluating(input.trainingTaskQueue));
   const run = trackRun(input, (status) => records.recordPipelineOutcome({ pipelineId: status.id, status: status.status, reason: status.reason ?? undefined, outcome: status }));
   const { status, stage, finish } = run;
   const desk = approvalDesk(input, status);
@@ -50,7 +55,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     const evaluation = await stage('evaluate', async () => {
       const champion = await records.getProductionModel(spec.model);
       championVersion = champion?.version ?? null;
-      return training.evaluateModel({
+      return judging.evaluateModel({
         dataset, target: spec.target, params: spec.training, evaluation: spec.evaluation,
         candidateArtifactKey: trained.artifactKey, championArtifactKey: champion?.artifactKey,
       });
@@ -70,13 +75,13 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     status.gates = checkGates(spec.gates, evaluation);
     if (!status.gates.passed) {
-      await records.rejectVersion({ pipelineId, model: spec.model, version, reason: 'gates', details: status.gates });
+      await records.rejectVersion({ pipelineId, runId: status.runId, model: spec.model, version, reason: 'gates', details: status.gates });
       return await finish('rejected', 'gates');
     }
 
     let actor = SystemActors.autoApproval;
     if (spec.approval.required) {
-      const verdict = await stage('approval', () => desk.awaitDecision((v) => records.recordDecision({ pipelineId, model: spec.model, version, ...v })));
+      const verdict = await stage('approval', () => desk.awaitDecision((v) => commits.recordDecision({ pipelineId, runId: status.runId, model: spec.model, version, ...v })));
       if (verdict.decision === 'timed_out') return await finish('rejected', 'approval_timeout');
       if (verdict.decision === 'rejected') return await finish('rejected', 'approval');
       actor = personActor(verdict.by!);
@@ -84,30 +89,37 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     // before any traffic: the version loads through the serving code path and answers as it evaluated
     if (patched(Patches.servabilityCheck)) {
-      const check = await stage('servability', () => training.checkServability({ artifactKey: trained.artifactKey, sample: evaluation.servingSample }));
+      const check = await stage('servability', () => judging.checkServability({ artifactKey: trained.artifactKey, sample: evaluation.servingSample }));
       status.servability = check;
       if (!check.servable) {
-        await records.rejectVersion({ pipelineId, model: spec.model, version, reason: 'servability', details: check });
+        await records.rejectVersion({ pipelineId, runId: status.runId, model: spec.model, version, reason: 'servability', details: check });
         return await finish('rejected', 'servability');
       }
     }
 
+    let promotion: { actor: Actor; details: Record<string, unknown> } | undefined;
     // live traffic in steps, judged against production; the first version has nothing to be judged against
     if (spec.canary && patched(Patches.canaryRollout)) {
       const production = await records.getProductionModel(spec.model);
       if (production) {
         const canary = await stage('canary', () => executeChild(canaryRollout, {
           workflowId: workflowIds.canary(spec.model, version),
+          // a pipeline that ends for any reason (even terminated) asks its canary to stop, which takes its traffic away
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           args: [{ pipelineId, model: spec.model, version, task: report.task, spec: spec.canary! }],
         }));
         status.canary = canary;
         if (canary.outcome === 'rolled_back') return await finish('rejected', 'canary');
+        // promoted before its steps were done: the person who ordered it is who promoted it
+        if (canary.reason === 'promoted_now' && canary.decider) {
+          promotion = { actor: canary.decider, details: { approvedBy: actor.name, promotedNow: true } };
+        }
       } else {
         status.canary = { skipped: 'no version in production to compare with: promoted directly' };
       }
     }
 
-    await stage('promote', () => records.promoteVersion({ pipelineId, model: spec.model, version, actor }));
+    await stage('promote', () => commits.promoteVersion({ pipelineId, runId: status.runId, model: spec.model, version, ...(promotion ?? { actor }) }));
     return await finish('completed');
   } catch (err) {
     if (isCancellation(err)) {
@@ -120,8 +132,10 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       status.validation = { passed: false, anomalies: [{ kind: 'unreadable', severity: 'error', message: cause.message }] };
       return await finish('rejected', 'validation');
     }
-    status.error = cause instanceof Error ? cause.message : String(cause);
+    status.error = failureMessage(err);
     await finish('failed');
+    // a bug (not a Temporal failure) would fail the workflow task and be retried forever: fail the run instead
+    if (!(err instanceof TemporalFailure)) throw ApplicationFailure.nonRetryable(status.error, 'UnexpectedError');
     throw err;
   }
 }

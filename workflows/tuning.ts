@@ -1,17 +1,23 @@
 /** Hyperparameter search, deterministic: which trials to run, and a bounded pool to run them. */
-import { seededShuffle } from '../common/random';
+import { shuffledIndices } from '../common/random';
 import type { TrainingParams, TuningSpec } from '../common/pipeline-request';
 
-/** The grid over the space's values, in a seeded order, cut to `trials`. */
+/**
+ * `trials` points of the grid over the space's values, in a seeded order: the same seed picks the
+ * same trials, and a cut grid is sampled evenly. The grid itself is never built: each point is
+ * decoded from its index (the last parameter varies fastest), so its size costs only the indices.
+ */
 export function trialParams(tuning: TuningSpec, seed: number): Partial<TrainingParams>[] {
-  let grid: Partial<TrainingParams>[] = [{}];
-  for (const [name, values] of Object.entries(tuning.space)) {
-    if (!values?.length) continue;
-    grid = grid.flatMap((g) => values.map((v) => ({ ...g, [name]: v })));
-  }
-  // a seeded shuffle, so a cut grid samples it evenly and the same seed picks the same trials
-  seededShuffle(grid, seed);
-  return grid.slice(0, tuning.trials);
+  const dimensions = Object.entries(tuning.space).flatMap(([name, values]) => (values?.length ? [{ name, values: values as unknown[] }] : []));
+  const size = dimensions.reduce((n, d) => n * d.values.length, 1);
+  return shuffledIndices(size, seed).slice(0, tuning.trials).map((index) => {
+    const picks: number[] = [];
+    for (let d = dimensions.length - 1; d >= 0; d--) {
+      picks[d] = index % dimensions[d].values.length;
+      index = Math.floor(index / dimensions[d].values.length);
+    }
+    return Object.fromEntries(dimensions.map((d, i) => [d.name, d.values[picks[i]]])) as Partial<TrainingParams>;
+  });
 }
 
 /** Runs `work` for each item, at most `parallelism` at once, results in item order. */

@@ -15,7 +15,7 @@ import { errorResponses, json, newRouter, pathParam } from '../router';
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const NameParam = z.object({ name: pathParam('name', ModelName) });
 
-const summary = (m: typeof models.$inferSelect) => ({
+export const summary = (m: typeof models.$inferSelect) => ({
   name: m.name, task: m.task, productionVersion: m.productionVersion, canaryVersion: m.canaryVersion,
   canaryTrafficPercent: m.canaryVersion === null ? 0 : m.canaryWeight, canaryMode: m.canaryMode, updatedAt: m.updatedAt.toISOString(),
 });

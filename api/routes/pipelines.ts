@@ -58,7 +58,8 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
       const spec = c.req.valid('json');
       const headers = IdempotencyHeader.safeParse({ 'idempotency-key': c.req.header('idempotency-key') });
       if (!headers.success) throw validationError(headers.error.issues);
-      const started = await service.start(spec, c.get('principal'), headers.data['idempotency-key']);
+      const raw = await c.req.json() as PipelineRequest; // as sent, before defaults: only what the caller asked for can loosen the policy
+      const started = await service.start(raw, spec, c.get('principal'), headers.data['idempotency-key']);
       metrics.pipelinesStarted.inc({ model: spec.model });
       return c.json(started, 202);
     })
@@ -93,8 +94,9 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
 
     .openapi(createRoute({
       method: 'post', path: '/{id}/cancel', tags: ['pipelines'], summary: 'Cancel a running pipeline',
+      description: 'Needs the operator role; during the canary (cancelling rolls it back) the approver role. Audited.',
       middleware: [requireRole('operator')],
       request: { params: IdParam },
       responses: { 202: json(z.object({ id: z.string(), status: z.literal('cancelling') }), 'Cancellation requested'), ...errorResponses(401, 403, 404, 409) },
-    }), async (c) => c.json(await service.cancel(c.req.valid('param').id), 202));
+    }), async (c) => c.json(await service.cancel(c.req.valid('param').id, c.get('principal')), 202));
 }

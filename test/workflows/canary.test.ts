@@ -29,7 +29,7 @@ test('every step passing: the weight goes through each step, then 100 %, and the
   assert.equal(result.trafficPercent, 100);
   assert.equal(result.analyses.length, 2);
   assert.equal(result.decidedBy, null);
-  assert.deepEqual(env.callsOf('claimCanarySlot'), [{ model: name, version: 2 }]);
+  assert.deepEqual(env.callsOf('claimCanarySlot'), [{ model: name, version: 2, workflowId: handle.workflowId }]);
   assert.deepEqual(env.callsOf('setCanaryWeight').map((c) => [c.weight, c.step, c.mode]), [[10, 1, 'split'], [50, 2, 'split'], [100, 3, 'split']]);
   assert.equal(env.callsOf('analyseCanary').length, 2);
   assert.equal(env.callsOf('rollBackCanary').length, 0);
@@ -203,7 +203,7 @@ test('while another version holds the slot: promote-now is refused, and an abort
     [['aborted', personActor(people.approver), { step: 0, comment: 'not this week' }]]);
 });
 
-test('the analysis failing for good fails the workflow (today: without a rollback, the canary keeps its traffic)', async (t) => {
+test('the analysis failing for good takes the canary\'s traffic away, then fails the workflow with the error', async (t) => {
   const env = await workflowEnv(t, {
     orchestration: { analyseCanary: async () => { throw ApplicationFailure.nonRetryable('relation "predictions" does not exist', 'DatabaseError'); } },
   });
@@ -216,12 +216,26 @@ test('the analysis failing for good fails the workflow (today: without a rollbac
     assert.equal(err.cause.cause.type, 'DatabaseError');
     return true;
   });
-  assert.equal((await handle.describe()).status.name, 'FAILED');
   assert.equal(env.callsOf('analyseCanary').length, 1, 'non-retryable: one attempt');
   assert.deepEqual(weights(env.callsOf('setCanaryWeight')), [10]);
-  // what happens today: no rollBackCanary, so the canary keeps its 10 % (and the model's canary slot)
-  assert.equal(env.callsOf('rollBackCanary').length, 0);
+  const [rollback] = env.callsOf('rollBackCanary');
+  assert.equal(rollback.reason, 'error');
+  assert.match(String(rollback.details.error), /predictions/);
   const status = await canaryStatus(handle);
-  assert.equal(status.outcome, null);
-  assert.equal(status.trafficPercent, 10);
+  assert.equal(status.outcome, 'rolled_back');
+  assert.equal(status.trafficPercent, 0);
+});
+
+test('a rollback the database refuses for a while is retried until it is done', async (t) => {
+  let refusals = 0;
+  const env = await workflowEnv(t, {
+    orchestration: {
+      analyseCanary: async () => { throw ApplicationFailure.nonRetryable('the analysis broke', 'DatabaseError'); },
+      rollBackCanary: async () => { if (refusals++ < 3) throw new Error('connection refused'); },
+    },
+  });
+  const handle = await env.startCanary({ model: model(), spec: canarySpec({ steps: [10] }) });
+  await assert.rejects(handle.result(), WorkflowFailedError);
+  assert.equal(refusals, 4, 'three refusals, then the rollback');
+  assert.equal((await canaryStatus(handle)).outcome, 'rolled_back');
 });

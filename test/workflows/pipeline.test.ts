@@ -44,7 +44,7 @@ test('an approver approves a pipeline awaiting approval: it completes and the ve
 
   assert.deepEqual(env.callsOf('recordPipelineStart').map((c) => [c.model, c.startedBy]), [[spec.model, people.requester.keyId]]);
   assert.deepEqual(env.callsOf('recordDecision').map((c) => [c.decision, c.by, c.comment, c.version]), [['approved', people.approver, 'looks good', 3]]);
-  assert.deepEqual(env.callsOf('promoteVersion'), [{ pipelineId: handle.workflowId, model: spec.model, version: 3, actor: personActor(people.approver) }]);
+  assert.deepEqual(env.callsOf('promoteVersion'), [{ pipelineId: handle.workflowId, runId: result.runId, model: spec.model, version: 3, actor: personActor(people.approver) }]);
   assert.deepEqual(env.callsOf('recordPipelineOutcome').map((c) => [c.status, c.reason]), [['completed', undefined]]);
   const [train] = env.callsOf('trainModel');
   assert.equal(train.model, spec.model);
