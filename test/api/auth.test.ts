@@ -6,6 +6,7 @@ let t: TestPlatform;
 let viewer: string, operator: string, approver: string, approver2: string;
 before(async () => {
   t = await startTestPlatform({ PERENNIAL_MAX_BODY_BYTES: '4096' });
+  await t.allowUnapproved('no-wait');
   [viewer, operator, approver, approver2] = await Promise.all([
     t.createKey('vera', 'viewer'), t.createKey('olivia', 'operator'), t.createKey('alice', 'approver'), t.createKey('ann', 'approver'),
   ]);

@@ -15,6 +15,7 @@ let viewer: string;
 let approver: string;
 before(async () => {
   t = await startTestPlatform();
+  await t.allowUnapproved('weather');
   viewer = await t.createKey('vera', 'viewer');
   approver = await t.createKey('alice', 'approver');
   const first = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, training: { epochs: 15, hiddenUnits: [16] } }) });
@@ -248,7 +249,8 @@ test('an API restart during a canary loses neither the weights nor the canary', 
 
 test('a corrupted model artifact is caught by the servability check before any traffic: the pipeline ends rejected', async () => {
   const prod = (await production()).productionVersion;
-  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ training: { epochs: 5, hiddenUnits: [16], seed: 99 }, canary: { steps: [10] } }) });
+  const operator = await t.createKey('olivia (operator)', 'operator');
+  const started = await t.api('POST', '/v1/pipelines', { token: operator, body: weatherRequest({ training: { epochs: 5, hiddenUnits: [16], seed: 99 }, canary: { steps: [10] } }) });
   const waiting = await t.waitFor(started.body.id, (p) => p.status === 'awaiting_approval');
   const [v] = await t.database.db.select().from(modelVersions)
     .where(and(eq(modelVersions.modelName, 'weather'), eq(modelVersions.version, waiting.modelVersion)));

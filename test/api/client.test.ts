@@ -16,7 +16,8 @@ const day = { date: '2015-06-01', precipitation: 0, temp_max: 24.4, temp_min: 13
 test('the typed client starts a pipeline, reads it, approves it, lists models and predicts', async () => {
   const approver = t.clientFor(await t.createKey('alice', 'approver'));
 
-  const { id, runId, temporalUiUrl } = await expectJson(t.client.v1.pipelines.$post({ json: weatherRequest() }), 202);
+  const operator = t.clientFor(await t.createKey('olivia', 'operator'));
+  const { id, runId, temporalUiUrl } = await expectJson(operator.v1.pipelines.$post({ json: weatherRequest() }), 202);
   assert.match(id, /^pipeline-weather-/);
   assert.ok(temporalUiUrl.endsWith(`/workflows/${id}/${runId}/history`));
 

@@ -7,7 +7,10 @@ import { withDuckDb } from '../../activities/duckdb';
 import { SEATTLE_WEATHER, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
-before(async () => { t = await startTestPlatform(); });
+before(async () => {
+  t = await startTestPlatform();
+  await t.allowUnapproved('weather-csv', 'weather-json', 'weather-ndjson', 'weather-parquet', 'temp-max', 'contracted', 'weather-after');
+});
 after(async () => { await t?.stop(); });
 
 /** seattle-weather converted by DuckDB into another format: the same rows, other bytes */

@@ -3,7 +3,10 @@ import { after, before, test } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
-before(async () => { t = await startTestPlatform(); });
+before(async () => {
+  t = await startTestPlatform();
+  await t.allowUnapproved('weather');
+});
 after(async () => { await t?.stop().catch(() => {}); });
 
 test('/healthz answers 200 without a token', async () => {

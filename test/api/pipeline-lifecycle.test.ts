@@ -8,7 +8,10 @@ import { auditEvents } from '../../db/schema';
 import { decideAndWait, expectJson, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
-before(async () => { t = await startTestPlatform(); });
+before(async () => {
+  t = await startTestPlatform();
+  await t.allowUnapproved('weather');
+});
 after(async () => { await t?.stop(); });
 
 test('the weather pipeline goes from raw CSV to production version 1 once a second key approves it', async () => {
@@ -63,7 +66,8 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
 
 test('a second approved run makes version 2 production and archives version 1', async () => {
   const approver = await t.createKey('bob (approver)', 'approver');
-  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ training: { epochs: 3, hiddenUnits: [8], seed: 7 } }) });
+  const operator = await t.createKey('oscar (operator)', 'operator');
+  const started = await t.api('POST', '/v1/pipelines', { token: operator, body: weatherRequest({ training: { epochs: 3, hiddenUnits: [8], seed: 7 } }) });
   assert.equal(started.status, 202);
   const waiting = await t.waitFor(started.body.id, (p) => p.status !== 'running');
   assert.equal(waiting.status, 'awaiting_approval');

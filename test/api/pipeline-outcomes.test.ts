@@ -8,9 +8,12 @@ import { decideAndWait, expectJson, SEATTLE_WEATHER, startTestPlatform, weatherR
 
 let t: TestPlatform;
 let approver: string;
+let operator: string;
 before(async () => {
   t = await startTestPlatform();
+  await t.allowUnapproved('weather-auto');
   approver = await t.createKey('alice (approver)', 'approver');
+  operator = await t.createKey('olivia (operator)', 'operator');
 });
 after(async () => { await t?.stop(); });
 
@@ -23,7 +26,7 @@ function weatherWithoutTarget(): string {
 }
 
 test('an approver rejecting the candidate ends the pipeline rejected with reason approval, and the version rejected', async () => {
-  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-rejected' }) });
+  const started = await t.api('POST', '/v1/pipelines', { token: operator, body: weatherRequest({ model: 'weather-rejected' }) });
   await t.waitFor(started.body.id, (p) => p.status === 'awaiting_approval');
   const { decided, ended } = await decideAndWait(t, approver, started.body.id, 'reject', 'f1 too low');
   assert.equal(decided.approval.decision, 'rejected');
@@ -39,7 +42,7 @@ test('an approver rejecting the candidate ends the pipeline rejected with reason
 
 test('nobody deciding before approval.timeout rejects the pipeline with reason approval_timeout', async () => {
   const started = await t.api('POST', '/v1/pipelines', {
-    body: weatherRequest({ model: 'weather-timeout', approval: { timeout: '2s', onTimeout: 'reject' } }),
+    token: operator, body: weatherRequest({ model: 'weather-timeout', approval: { timeout: '2s', onTimeout: 'reject' } }),
   });
   const done = await t.waitFor(started.body.id, (p) => !['running', 'awaiting_approval'].includes(p.status));
   assert.equal(done.status, 'rejected');

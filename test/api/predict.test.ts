@@ -6,6 +6,7 @@ let t: TestPlatform;
 let viewer: string;
 before(async () => {
   t = await startTestPlatform();
+  await t.allowUnapproved('weather');
   viewer = await t.createKey('vera', 'viewer');
   const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false }, training: { epochs: 15, hiddenUnits: [16] } }) });
   await t.waitFor(started.body.id, (p) => p.status === 'completed');

@@ -18,6 +18,7 @@ const day = { date: '2015-06-01', precipitation: 0, temp_max: 24.4, temp_min: 13
 
 before(async () => {
   t = await startTestPlatform();
+  await t.allowUnapproved('weather');
   viewer = await t.createKey('vera', 'viewer');
   deployment = createDeploymentActivities({ db: t.database.db });
   // version 1 in production; version 2 trained and waiting for approval, to be given traffic by weight

@@ -3,7 +3,10 @@ import { after, before, test } from 'node:test';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
-before(async () => { t = await startTestPlatform(); });
+before(async () => {
+  t = await startTestPlatform();
+  await t.allowUnapproved('cached', 'carded', 'tuned', 'sliced');
+});
 after(async () => { await t?.stop(); });
 
 async function run(training: Record<string, unknown>) {

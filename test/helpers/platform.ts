@@ -28,7 +28,11 @@ export interface TestPlatform {
   dataDir: string;
   temporalAddress: string;
   api<T = any>(method: string, route: string, opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: T }>;
-  createKey(name: string, role: 'viewer' | 'operator' | 'approver' | 'admin'): Promise<string>;
+  createKey(name: string, role: 'viewer' | 'operator' | 'approver' | 'admin', owner?: string): Promise<string>;
+  /** sets the model's policy (as an approver would): e.g. `{approval: {required: false}}` lets its pipelines skip approval */
+  setPolicy(model: string, policy: Record<string, unknown>): Promise<void>;
+  /** lets these models' pipelines skip approval (`approval.required: false`), as an approver's policy would */
+  allowUnapproved(...models: string[]): Promise<void>;
   waitFor<T = any>(pipelineId: string, until: (p: any) => boolean, token?: string): Promise<T>;
   stop(): Promise<void>;
   /** the typed client (client/), with the admin token */
@@ -53,15 +57,23 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
   });
   const url = platform.apiUrl!;
   const api = apiClient(url, adminToken);
+  const setPolicy = async (model: string, policy: Record<string, unknown>) => {
+    const res = await api('PUT', `/v1/models/${model}/policy`, { body: policy });
+    if (res.status !== 200) throw new Error(`could not set the policy of ${model}: ${JSON.stringify(res.body)}`);
+  };
 
   return {
     platform, config, database, url, adminToken, dataDir, temporalAddress, api,
     client: createClient(url, { token: adminToken }),
     clientFor: (token) => createClient(url, { token }),
-    async createKey(name, role) {
-      const res = await api('POST', '/v1/api-keys', { body: { name, role } });
+    async createKey(name, role, owner) {
+      const res = await api('POST', '/v1/api-keys', { body: { name, role, ...(owner ? { owner } : {}) } });
       if (res.status !== 201) throw new Error(`could not create key: ${JSON.stringify(res.body)}`);
       return res.body.token as string;
+    },
+    setPolicy,
+    async allowUnapproved(...models) {
+      for (const model of models) await setPolicy(model, { approval: { required: false } });
     },
     async waitFor(pipelineId, until, token) {
       // a guard against a hung test, not a timing assertion

@@ -14,6 +14,7 @@ const trainers: ChildProcess[] = [];
 before(async () => {
   // API and orchestration here; training only in the worker processes below
   t = await startTestPlatform({ PERENNIAL_HEARTBEAT_TIMEOUT: '2s' }, { api: true, orchestration: true, training: false });
+  await t.allowUnapproved('resumable');
 });
 after(async () => {
   for (const p of trainers) if (p.exitCode === null) killGroup(p);

@@ -1,0 +1,218 @@
+/**
+ * The governance gate cannot be skipped by the people it governs: a model's policy, four-eyes per
+ * person, cancel during a canary, a stuck canary's slot, one production version, an append-only audit.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { and, eq, sql } from 'drizzle-orm';
+import { SystemActors } from '../../common/actors';
+import { reconcileCanaries } from '../../db/canary-lease';
+import { makeProduction } from '../../db/deployments';
+import { auditEvents, models, modelVersions, pipelineRuns } from '../../db/schema';
+import { workflowIsRunning } from '../../platform/canary-reconciler';
+import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+
+let t: TestPlatform;
+let olivia: string; // operator
+let oliviaApprover: string; // Olivia's second key, with the approver role
+let alice: string; // approver
+let viewer: string;
+before(async () => {
+  // the reconciler's first round runs at start; the tests below make stuck canaries after it
+  t = await startTestPlatform({ PERENNIAL_CANARY_RECONCILE_INTERVAL: '365d' });
+  olivia = await t.createKey('olivia', 'operator');
+  oliviaApprover = await t.createKey('olivia (approvals)', 'approver', 'olivia');
+  alice = await t.createKey('alice', 'approver');
+  viewer = await t.createKey('vera', 'viewer');
+});
+after(async () => { await t?.stop(); });
+
+const start = (body: Record<string, unknown>, token = olivia) => t.api('POST', '/v1/pipelines', { token, body });
+const refusedFields = (res: { body: any }) => (res.body.error.details ?? []).map((d: { field: string }) => d.field);
+const auditOf = (action: string, model: string) => t.database.db.select().from(auditEvents)
+  .where(and(eq(auditEvents.action, action as never), eq(auditEvents.modelName, model)));
+
+test('without a policy, approval is required: a request that skips it is refused 403 naming approval.required', async () => {
+  const policy = await t.api('GET', '/v1/models/unruled/policy', { token: viewer });
+  assert.equal(policy.status, 200);
+  assert.equal(policy.body.approval.required, true);
+  assert.equal(policy.body.approval.timeout, '72h');
+  const res = await start(weatherRequest({ model: 'unruled', approval: { required: false } }));
+  assert.equal(res.status, 403);
+  assert.equal(res.body.error.code, 'policy');
+  assert.deepEqual(refusedFields(res), ['approval.required']);
+});
+
+test('only an approver sets a policy, and each change is audited with the policy before and after', async () => {
+  const policy = { approval: { required: false } };
+  assert.equal((await t.api('PUT', '/v1/models/relaxed/policy', { token: olivia, body: policy })).status, 403);
+  const set = await t.api('PUT', '/v1/models/relaxed/policy', { token: alice, body: policy });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  assert.equal((await t.api('GET', '/v1/models/relaxed/policy', { token: viewer })).body.approval.required, false);
+  const [event] = await auditOf('policy.update', 'relaxed');
+  assert.equal(event.actorName, 'alice');
+  assert.equal((event.details as any).before, null);
+  assert.equal((event.details as any).after.approval.required, false);
+  const bad = await t.api('PUT', '/v1/models/relaxed/policy', { token: alice, body: { approval: { required: 'no' }, surprise: 1 } });
+  assert.equal(bad.status, 400);
+});
+
+test('every field that would loosen the policy is refused 403 naming it; what tightens it is accepted and what is left out takes its value', async () => {
+  await t.setPolicy('strict', {
+    gates: { minMetrics: { accuracy: 0.5 }, maxMetrics: { log_loss: 2 }, mustBeatProduction: true, maxFairnessGap: 0.2 },
+    canary: {
+      minStepDuration: '1m', minRequests: 50, minLabels: 10, maxErrorRateIncrease: 0.01, maxLatencyRatio: 2,
+      maxPredictionDistance: 0.3, maxAccuracyDrop: 0.05, onInsufficientTraffic: 'rollback',
+    },
+    approval: { timeout: '24h' },
+  });
+  const loosenings: [Record<string, unknown>, string][] = [
+    [{ approval: { required: false } }, 'approval.required'],
+    [{ approval: { timeout: '48h' } }, 'approval.timeout'],
+    [{ gates: { minMetrics: { accuracy: 0.4 } } }, 'gates.minMetrics.accuracy'],
+    [{ gates: { maxMetrics: { log_loss: 3 } } }, 'gates.maxMetrics.log_loss'],
+    [{ gates: { mustBeatProduction: false } }, 'gates.mustBeatProduction'],
+    [{ gates: { tolerance: 0.1 } }, 'gates.tolerance'],
+    [{ gates: { maxFairnessGap: 0.5 } }, 'gates.maxFairnessGap'],
+    [{ canary: null }, 'canary'],
+    [{ canary: { stepDuration: '10s' } }, 'canary.stepDuration'],
+    [{ canary: { minRequests: 10 } }, 'canary.minRequests'],
+    [{ canary: { minLabels: 1 } }, 'canary.minLabels'],
+    [{ canary: { maxErrorRateIncrease: 1 } }, 'canary.maxErrorRateIncrease'],
+    [{ canary: { maxLatencyRatio: 1e9 } }, 'canary.maxLatencyRatio'],
+    [{ canary: { maxPredictionDistance: 1 } }, 'canary.maxPredictionDistance'],
+    [{ canary: { maxAccuracyDrop: 0.5 } }, 'canary.maxAccuracyDrop'],
+    [{ canary: { onInsufficientTraffic: 'promote' } }, 'canary.onInsufficientTraffic'],
+  ];
+  for (const [fragment, field] of loosenings) {
+    const res = await start(weatherRequest({ model: 'strict', ...fragment }));
+    assert.equal(res.status, 403, `${field}: ${JSON.stringify(res.body)}`);
+    assert.deepEqual(refusedFields(res), [field]);
+    assert.ok(res.body.error.message.includes(field));
+  }
+  // an admin is governed too
+  assert.equal((await start(weatherRequest({ model: 'strict', approval: { required: false } }), t.adminToken)).status, 403);
+
+  const tighter = await start(weatherRequest({ model: 'strict', gates: { minMetrics: { accuracy: 0.6 } }, canary: { stepDuration: '5m', maxLatencyRatio: 1.2 } }));
+  assert.equal(tighter.status, 202, JSON.stringify(tighter.body));
+  await t.api('POST', `/v1/pipelines/${tighter.body.id}/cancel`, { token: olivia });
+  const [run] = await t.database.db.select().from(pipelineRuns).where(eq(pipelineRuns.id, tighter.body.id));
+  const spec = run.request;
+  assert.equal(spec.gates.minMetrics.accuracy, 0.6, 'tightened by the request');
+  assert.equal(spec.gates.maxMetrics.log_loss, 2, 'left out: the policy');
+  assert.equal(spec.gates.mustBeatProduction, true);
+  assert.equal(spec.approval.timeout, '24h');
+  assert.equal(spec.canary?.stepDuration, '5m');
+  assert.equal(spec.canary?.maxLatencyRatio, 1.2);
+  assert.equal(spec.canary?.minRequests, 100, "the default is already above the policy's floor");
+  assert.equal(spec.canary?.maxPredictionDistance, 0.2);
+});
+
+test("four-eyes compares owners: neither the starter's other key nor a key the starter minted may approve; another person may", async () => {
+  const started = await start(weatherRequest({ model: 'eyes' }));
+  assert.equal(started.status, 202);
+  await t.waitFor(started.body.id, (p) => p.status === 'awaiting_approval');
+  const self = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: oliviaApprover });
+  assert.equal(self.status, 403);
+  assert.equal(self.body.error.code, 'four_eyes');
+  assert.match(self.body.error.message, /olivia/);
+  assert.equal((await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: alice })).status, 200);
+
+  // the bootstrap admin starts a pipeline: keys it minted are its own second pair of hands, not a second pair of eyes
+  const byAdmin = await start(weatherRequest({ model: 'eyes' }), t.adminToken);
+  await t.waitFor(byAdmin.body.id, (p) => p.status === 'awaiting_approval');
+  const minted = await t.api('POST', `/v1/pipelines/${byAdmin.body.id}/approve`, { token: alice });
+  assert.equal(minted.status, 403);
+  assert.equal(minted.body.error.code, 'four_eyes');
+  // a key another admin minted, for another person, may
+  const rootTwo = await t.createKey('root two', 'admin');
+  const created = await t.api('POST', '/v1/api-keys', { token: rootTwo, body: { name: 'bob', role: 'approver' } });
+  assert.equal(created.body.owner, 'bob');
+  const approved = await t.api('POST', `/v1/pipelines/${byAdmin.body.id}/approve`, { token: created.body.token });
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+});
+
+let canaryModel: { name: string; production: number; cancelled: number };
+
+test('cancelling a pipeline during its canary needs the approver role; it rolls the canary back and is audited', async () => {
+  const name = 'guarded';
+  await t.setPolicy(name, { approval: { required: false } });
+  const first = await start(weatherRequest({ model: name }));
+  const done = await t.waitFor(first.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'completed', JSON.stringify(done));
+  const second = await start(weatherRequest({ model: name, training: { epochs: 3, hiddenUnits: [8] }, canary: { steps: [50], stepDuration: '1h' } }));
+  const rolling = await t.waitFor(second.body.id, (p) => p.stage === 'canary' && p.canary?.trafficPercent === 50);
+
+  const refused = await t.api('POST', `/v1/pipelines/${second.body.id}/cancel`, { token: olivia });
+  assert.equal(refused.status, 403);
+  assert.match(refused.body.error.message, /approver/);
+  assert.equal((await t.api('POST', `/v1/pipelines/${second.body.id}/cancel`, { token: alice })).status, 202);
+  const ended = await t.waitFor(second.body.id, (p) => p.status !== 'running');
+  assert.equal(ended.status, 'cancelled');
+  const model = (await t.api('GET', `/v1/models/${name}`, { token: viewer })).body;
+  assert.equal(model.canaryVersion, null);
+  assert.equal(model.productionVersion, done.modelVersion);
+  const [cancel] = await auditOf('pipeline.cancel', name);
+  assert.equal(cancel.actorName, 'alice');
+  assert.equal(cancel.pipelineId, second.body.id);
+  assert.equal((cancel.details as any).stage, 'canary');
+  canaryModel = { name, production: done.modelVersion, cancelled: rolling.modelVersion };
+});
+
+/** a canary whose workflow is gone (terminated, or lost to a bug before it could roll back) */
+async function strandCanary() {
+  const { name, cancelled } = canaryModel;
+  await t.database.db.update(modelVersions).set({ status: 'canary' }).where(and(eq(modelVersions.modelName, name), eq(modelVersions.version, cancelled)));
+  await t.database.db.update(models).set({ canaryVersion: cancelled, canaryWeight: 50, canaryWorkflowId: `canary-${name}-gone` }).where(eq(models.name, name));
+}
+
+test('an approver can always clear a stuck canary: its traffic goes back to production, the version is rejected, audited', async () => {
+  const { name, cancelled } = canaryModel;
+  await strandCanary();
+  assert.equal((await t.api('POST', `/v1/models/${name}/canary/clear`, { token: olivia })).status, 403);
+  const cleared = await t.api('POST', `/v1/models/${name}/canary/clear`, { token: alice, body: { comment: 'its workflow was terminated' } });
+  assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+  assert.equal(cleared.body.canaryVersion, null);
+  assert.equal(cleared.body.canaryTrafficPercent, 0);
+  const model = (await t.api('GET', `/v1/models/${name}`, { token: viewer })).body;
+  assert.equal(model.versions.find((v: any) => v.version === cancelled).status, 'rejected');
+  const [event] = await auditOf('canary.clear', name);
+  assert.equal(event.actorName, 'alice');
+  assert.equal((event.details as any).comment, 'its workflow was terminated');
+  assert.equal((await t.api('POST', `/v1/models/${name}/canary/clear`, { token: alice })).status, 409, 'nothing left to clear');
+});
+
+test('the reconciler frees a canary slot that no running workflow holds, and leaves a running one alone', async () => {
+  await strandCanary();
+  const cleared = await reconcileCanaries(t.database.db, workflowIsRunning(t.platform.client), SystemActors.canaryReconciler);
+  assert.deepEqual(cleared, [canaryModel.name]);
+  const [m] = await t.database.db.select().from(models).where(eq(models.name, canaryModel.name));
+  assert.equal(m.canaryVersion, null);
+  const events = await auditOf('canary.clear', canaryModel.name);
+  assert.equal(events.at(-1)!.actorName, 'system:canary-reconciler');
+  assert.deepEqual(await reconcileCanaries(t.database.db, async () => true, SystemActors.canaryReconciler), [], 'nothing stuck');
+});
+
+test('two promotions of one model at the same moment leave exactly one version in production', async () => {
+  const { name, production, cancelled } = canaryModel;
+  const db = t.database.db;
+  for (let round = 0; round < 5; round++) {
+    await Promise.all([production, cancelled].map((v) => db.transaction((tx) => makeProduction(tx, name, v))));
+    const live = await db.select().from(modelVersions).where(and(eq(modelVersions.modelName, name), eq(modelVersions.status, 'production')));
+    assert.equal(live.length, 1);
+    const [m] = await db.select().from(models).where(eq(models.name, name));
+    assert.equal(m.productionVersion, live[0].version);
+  }
+  // and the database itself refuses a second one, whoever writes it
+  await assert.rejects(db.update(modelVersions).set({ status: 'production' }).where(eq(modelVersions.modelName, name)));
+});
+
+test('the audit log refuses UPDATE, DELETE and TRUNCATE in the database itself', async () => {
+  const db = t.database.db;
+  const before = (await db.select().from(auditEvents)).length;
+  assert.ok(before > 0);
+  await assert.rejects(db.execute(sql`update audit_events set actor_name = 'someone else'`), /append-only/);
+  await assert.rejects(db.execute(sql`delete from audit_events`), /append-only/);
+  await assert.rejects(db.execute(sql`truncate audit_events`), /append-only/);
+  assert.equal((await db.select().from(auditEvents)).length, before);
+});
