@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   PERENNIAL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   PERENNIAL_PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
+  PERENNIAL_PREDICTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
 });
 
 export interface Config {
@@ -64,6 +65,8 @@ export interface Config {
     sampleRate: number;
     /** rows held in memory while the database is unreachable, before the oldest are dropped */
     capacity: number;
+    /** bytes (estimated from the rows' features) held likewise */
+    maxBytes: number;
   };
 }
 
@@ -99,6 +102,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     logLevel: e.PERENNIAL_LOG_LEVEL,
-    predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY },
+    predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY, maxBytes: e.PERENNIAL_PREDICTION_LOG_MAX_BYTES },
   };
 }
