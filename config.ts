@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   PERENNIAL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   PERENNIAL_PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
+  PERENNIAL_PREDICT_MAX_COST: z.coerce.number().min(1e4).default(2e9),
   PERENNIAL_PREDICTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
 });
 
@@ -60,6 +61,8 @@ export interface Config {
   /** how long an http(s) dataset source may take to answer, in ms */
   sourceTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** instances × the model's weights one predict request may cost (multiply-adds, near enough) */
+  predictMaxCost: number;
   predictionLog: {
     /** 0-1: the share of predictions written to the log */
     sampleRate: number;
@@ -102,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     logLevel: e.PERENNIAL_LOG_LEVEL,
+    predictMaxCost: e.PERENNIAL_PREDICT_MAX_COST,
     predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY, maxBytes: e.PERENNIAL_PREDICTION_LOG_MAX_BYTES },
   };
 }

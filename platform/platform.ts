@@ -119,7 +119,7 @@ export async function startPlatform(config: Config, opts: {
       onDeadLetter: (n) => metrics.predictionLogDeadLetters.inc(n),
     });
     modelServer = createModelServer({
-      database: database!, artifacts, backend: config.tfBackend, predictionLog, log,
+      database: database!, artifacts, backend: config.tfBackend, predictionLog, log, maxCostPerRequest: config.predictMaxCost,
       onPrediction: (model, version, role, n) => {
         const key = `${model}\0${version}\0${role}`;
         let counter = predictionCounters.get(key);
