@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   PERENNIAL_PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
   PERENNIAL_CANARY_RECONCILE_INTERVAL: duration.default('1m'),
+  PERENNIAL_PREDICT_MAX_COST: z.coerce.number().min(1e4).default(2e9),
+  PERENNIAL_PREDICTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
 });
 
 export interface Config {
@@ -62,11 +64,15 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** how often a canary slot that no running workflow holds is looked for and freed, in ms */
   canaryReconcileMs: number;
+  /** instances × the model's weights one predict request may cost (multiply-adds, near enough) */
+  predictMaxCost: number;
   predictionLog: {
     /** 0-1: the share of predictions written to the log */
     sampleRate: number;
     /** rows held in memory while the database is unreachable, before the oldest are dropped */
     capacity: number;
+    /** bytes (estimated from the rows' features) held likewise */
+    maxBytes: number;
   };
 }
 
@@ -103,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),
     logLevel: e.PERENNIAL_LOG_LEVEL,
-    predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY },
+    predictMaxCost: e.PERENNIAL_PREDICT_MAX_COST,
+    predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY, maxBytes: e.PERENNIAL_PREDICTION_LOG_MAX_BYTES },
   };
 }

@@ -74,10 +74,10 @@ export function createApp({ config, database, client, server, metrics = createMe
       return c.json(body, body.down.length ? 503 : 200);
     })
     .route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics))
-    .route('/v1/models', modelRoutes(db))
+    .route('/v1/models', modelRoutes(db, server.refresh))
     .route('/v1/models', policyRoutes(db))
     .route('/v1/models', canaryRoutes(db, client))
-    .route('/v1/feedback', feedbackRoutes(db))
+    .route('/v1/feedback', feedbackRoutes(db, server.flushPredictionLog))
     .route('/v1/datasets', datasetRoutes(db))
     .route('/v1/api-keys', apiKeyRoutes(db, keyCache));
 

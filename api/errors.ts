@@ -34,15 +34,20 @@ export function handleError(err: Error, c: Context) {
   return c.json(errorBody('internal', 'An unexpected error occurred; it has been logged.'), 500);
 }
 
-/** zod issues -> "field.path: message", so a 400 names the offending field. */
+/** the most problems a 400 describes: an answer must not grow with what a request repeats */
+export const MAX_ERROR_DETAILS = 20;
+
+/** zod issues -> "field.path: message", so a 400 names the offending field (the first MAX_ERROR_DETAILS, and how many more). */
 export function validationError(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[] }[]) {
-  const details = issues.flatMap((i) => {
+  const all = issues.flatMap((i) => {
     const base = i.path.map(String);
     if (i.code === 'unrecognized_keys' && i.keys?.length) {
       return i.keys.map((k) => ({ field: [...base, k].join('.'), message: 'unknown field' }));
     }
     return [{ field: base.join('.') || '(body)', message: i.message }];
   });
-  const message = `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`;
+  const details = all.slice(0, MAX_ERROR_DETAILS);
+  const more = all.length > details.length ? ` (and ${all.length - details.length} more)` : '';
+  const message = `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}${more}`;
   return new ApiError(400, 'invalid_request', message, details);
 }

@@ -25,7 +25,13 @@ export function createMetrics() {
     labelNames: ['model', 'version', 'role'] as const, registers: [registry],
   });
   const predictionLogDropped = new client.Counter({
-    name: 'perennial_prediction_log_dropped_total', help: 'Prediction log rows dropped because the buffer was full (the database was unreachable)',
+    name: 'perennial_prediction_log_dropped_total', help: 'Prediction log rows dropped because the buffer was full, in rows or bytes (the database was unreachable)',
+    registers: [registry],
+  });
+
+  const predictionLogDeadLetters = new client.Counter({
+    name: 'perennial_prediction_log_dead_letters_total',
+    help: 'Prediction log rows the database refused on their own (dropped so the rest are written; the API log names their ids)',
     registers: [registry],
   });
 
@@ -45,6 +51,6 @@ export function createMetrics() {
     child.requests.inc();
     child.latency.observe(seconds);
   };
-  return { registry, middleware, pipelinesStarted, predictions, predictionLogDropped };
+  return { registry, middleware, pipelinesStarted, predictions, predictionLogDropped, predictionLogDeadLetters };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -77,6 +77,12 @@ const FeedbackItem = z.object({
   message: 'give the true label (classification) or value (regression), not both', path: ['label'],
 });
 export const FeedbackRequest = z.object({ items: z.array(FeedbackItem).min(1).max(10_000) }).strict().openapi('FeedbackRequest');
+export const FeedbackAccepted = z.object({
+  accepted: z.number().openapi({ description: 'labels stored' }),
+  alreadyLabelled: z.number().openapi({ description: 'ids that had a label already: the first label counts, later ones are ignored' }),
+  notFound: z.number().openapi({ description: "ids that are not a logged prediction answered to this key's owner (an approver may label any): ignored" }),
+  notFoundIds: z.array(z.string()).openapi({ description: 'the first 20 of them' }),
+}).openapi('FeedbackAccepted');
 
 export const RollbackRequest = z.object({
   toVersion: z.number().int().min(1).optional().openapi({ description: 'default: the previous production version' }),

@@ -128,13 +128,14 @@ export async function startPlatform(config: Config, opts: {
     const metrics = createMetrics();
     const predictionCounters = new Map<string, { inc(n: number): void }>();
     const predictionLog = createPredictionLog({
-      db: database!.db, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, log,
+      db: database!.db, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, maxBytes: config.predictionLog.maxBytes, log,
       // embedded PGlite writes on this thread: smaller batches keep each pause of the event loop short
       batchSize: database!.kind === 'pglite' ? 200 : 1_000,
       onDrop: (n) => metrics.predictionLogDropped.inc(n),
+      onDeadLetter: (n) => metrics.predictionLogDeadLetters.inc(n),
     });
     modelServer = createModelServer({
-      database: database!, artifacts, backend: config.tfBackend, predictionLog, log,
+      database: database!, artifacts, backend: config.tfBackend, predictionLog, log, maxCostPerRequest: config.predictMaxCost,
       onPrediction: (model, version, role, n) => {
         const key = `${model}\0${version}\0${role}`;
         let counter = predictionCounters.get(key);

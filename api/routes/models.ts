@@ -27,7 +27,11 @@ const versionView = (v: typeof modelVersions.$inferSelect) => ({
   approvedBy: v.approvedBy, approvedAt: iso(v.approvedAt),
 });
 
-export function modelRoutes(db: Db) {
+/**
+ * deployed: called after a change to a model's deployment has committed, and awaited before the
+ * answer, so this replica serves the new deployment from the next request on (others follow NOTIFY).
+ */
+export function modelRoutes(db: Db, deployed: (model: string) => Promise<void> = async () => {}) {
   async function detail(name: string) {
     const [model] = await db.select().from(models).where(eq(models.name, name));
     if (!model) throw notFound(`Model ${name}`);
@@ -100,6 +104,7 @@ export function modelRoutes(db: Db) {
           action: 'rollback', actor, model: name, version: target.version, details: { fromVersion: current, comment: comment ?? null },
         });
       });
+      await deployed(name);
       return c.json(await detail(name), 200);
     });
 }

@@ -52,19 +52,22 @@ export function addPredictRoute(app: OpenAPIHono<AppEnv>, server: ModelServer, m
     const parsed = PredictRequest.safeParse(await readJsonBody(c, maxBodyBytes, tooLarge));
     if (!parsed.success) throw validationError(parsed.error.issues);
     const entityKey = c.req.header('x-entity-key') || undefined;
-    return c.json(await server.predict(name, parsed.data.instances, { entityKey }), 200);
+    const requestedBy = c.get('principal').owner;
+    return c.json(await server.predict(name, parsed.data.instances, { entityKey, requestedBy }), 200);
   });
   app.openAPIRegistry.registerPath({
     method: 'post', path: '/v1/models/{name}:predict', tags: ['models'],
     summary: 'Predict (KServe / TF Serving v1 shape): production answers, or the canary for its share of traffic',
-    description: 'X-Entity-Key: requests with the same key always meet the same version (hashed); without it the split is random.',
+    description: 'X-Entity-Key: requests with the same key always meet the same version (hashed); without it the split is random. '
+      + 'A 422 names the first 20 problems, their total and the features the model knows; a 413 names the instances a request may carry '
+      + 'for the model (instances × weights at most the per-request cost limit).',
     request: {
       params: z.object({ name: z.string() }), headers: z.object({ 'x-entity-key': z.string().optional() }),
       body: { content: { 'application/json': { schema: PredictRequest } } },
     },
     responses: {
       200: { description: '{"predictions": [{"label", "probabilities"} | {"value"}], "modelVersion", "predictionIds"}' },
-      ...errorResponses(400, 401, 404, 409, 422),
+      ...errorResponses(400, 401, 404, 409, 413, 422),
     },
   });
 }

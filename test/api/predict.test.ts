@@ -37,7 +37,7 @@ test('a missing feature is imputed as in training; an unknown feature or a wrong
   assert.match(unknown.body.error.message, /unknown feature "humidity"/);
   const wrong = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [{ ...day, temp_max: 'hot' }] } });
   assert.equal(wrong.status, 422);
-  assert.deepEqual(wrong.body.error.details.map((e: any) => e.feature), ['temp_max']);
+  assert.deepEqual(wrong.body.error.details.errors.map((e: any) => e.feature), ['temp_max']);
   const badDate = await t.api('POST', '/v1/models/weather:predict', { token: viewer, body: { instances: [{ ...day, date: 'yesterday' }] } });
   assert.equal(badDate.status, 422);
 });

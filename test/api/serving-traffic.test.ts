@@ -84,7 +84,7 @@ test('a weight change reaches a second API replica without a restart', async () 
   }
 });
 
-test('every prediction is logged with its version, features, output and latency, and feedback joins labels to it by id', async () => {
+test('every prediction is logged with its version, features, output, latency and receiver, and feedback joins labels to it by id, the first label counting', async () => {
   await setWeight(0);
   const [rainy] = weatherDays().filter((d) => d.label === 'rain');
   const res = await t.api('POST', '/v1/models/weather:predict', { token: viewer, headers: { 'x-entity-key': 'customer-7' }, body: { instances: [day, rainy.instance] } });
@@ -97,6 +97,7 @@ test('every prediction is logged with its version, features, output and latency,
   assert.equal(row.version, 1);
   assert.equal(row.role, 'production');
   assert.equal(row.entityKey, 'customer-7');
+  assert.equal(row.requestedBy, 'vera');
   assert.deepEqual(row.features, day);
   assert.deepEqual(row.output, res.body.predictions[0]);
   assert.equal(row.label, res.body.predictions[0].label);
@@ -107,8 +108,10 @@ test('every prediction is logged with its version, features, output and latency,
   assert.equal(fb.body.accepted, 2);
   const corrected = await t.api('POST', '/v1/feedback', { token: viewer, body: { items: [{ predictionId: id, label: 'drizzle' }] } });
   assert.equal(corrected.status, 202);
+  assert.equal(corrected.body.alreadyLabelled, 1);
   const [label] = await t.database.db.select().from(feedback).where(eq(feedback.predictionId, id));
-  assert.equal(label.label, 'drizzle', 'a later label for the same prediction replaces the earlier one');
+  assert.equal(label.label, 'sun', 'a later label for the same prediction is ignored: the first counts');
+  assert.equal(label.byOwner, 'vera');
 });
 
 test('feedback without items, with both a label and a value, or with unknown fields is a 400 naming the field', async () => {

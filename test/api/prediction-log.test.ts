@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { inArray, like } from 'drizzle-orm';
+import { createPredictionLog, type PredictionRow } from '../../api/prediction-log';
+import type { Database } from '../../db/client';
+import { predictions } from '../../db/schema';
+import { openTestDatabase } from '../helpers/database';
+
+let database: Database;
+before(async () => { database = await openTestDatabase(); });
+after(async () => { await database?.close(); });
+
+const day = { date: '2015-06-01', precipitation: 0, temp_max: 24.4, temp_min: 13.9, wind: 3.1 };
+const row = (id: string, features: Record<string, unknown> = day): PredictionRow => ({
+  id, modelName: 'weather', version: 1, role: 'production', features, output: { value: 1 }, latencyMs: 1, createdAt: new Date(), requestedBy: 'vera',
+});
+function deeplyNested(depth: number) {
+  let v: unknown = 0;
+  for (let i = 0; i < depth; i++) v = { v };
+  return v;
+}
+const written = async (prefix: string) =>
+  (await database.db.select({ id: predictions.id }).from(predictions).where(like(predictions.id, `${prefix}%`))).map((r) => r.id).sort();
+
+test('a NUL, a lone surrogate and an unserializable value are dead-lettered alone, by id, and the log keeps writing', async () => {
+  let deadLetters = 0;
+  const messages: string[] = [];
+  const log = createPredictionLog({
+    db: database.db, batchSize: 50, flushIntervalMs: 60_000, onDeadLetter: (n) => { deadLetters += n; }, log: (m) => messages.push(m),
+  });
+  const secret = 'do-not-log-me';
+  log.record([
+    ...Array.from({ length: 20 }, (_, i) => row(`isolate-good-${String(i).padStart(2, '0')}`)),
+    row('isolate-nul', { ...day, date: `2015-06-01\u0000${secret}` }),
+    row('isolate-surrogate', { ...day, date: `\ud800${secret}` }),
+    row('isolate-nested', { ...day, date: deeplyNested(200_000) }),
+    row('isolate-mega', { ...day, note: 'x'.repeat(1024 * 1024) }),
+    ...Array.from({ length: 20 }, (_, i) => row(`isolate-good-${20 + i}`)),
+  ]);
+  await log.flush();
+  assert.equal((await written('isolate-good-')).length, 40, 'every good row around the bad ones is written');
+  assert.deepEqual(await written('isolate-mega'), ['isolate-mega'], 'a 1 MB value the database accepts is written');
+  assert.equal(deadLetters, 3);
+  assert.equal(log.deadLettered, 3);
+  assert.equal(log.pending, 0, 'nothing is left holding up the queue');
+  for (const id of ['isolate-nul', 'isolate-surrogate', 'isolate-nested']) {
+    assert.equal(messages.filter((m) => m.includes(id)).length, 1, `one line names ${id}: ${messages.join('\n')}`);
+  }
+  assert.ok(!messages.some((m) => m.includes(secret)), 'the content of a refused row is never logged');
+
+  log.record([row('isolate-after')]);
+  await log.close();
+  assert.deepEqual(await written('isolate-after'), ['isolate-after'], 'and the log goes on writing');
+});
+
+test('the prediction log buffer is bounded in bytes as well as rows, dropping the oldest and counting them', async () => {
+  const down = await openTestDatabase();
+  await down.close();
+  let dropped = 0;
+  const log = createPredictionLog({ db: down.db, capacity: 10_000, maxBytes: 1024 * 1024, flushIntervalMs: 60_000, onDrop: (n) => { dropped += n; } });
+  const big = (i: number) => row(`bytes-${i}`, { ...day, note: 'x'.repeat(200_000) }); // about 400 kB each
+  log.record([big(0), big(1)]);
+  assert.equal(log.pending, 2);
+  log.record([big(2), big(3)]);
+  assert.ok(log.pending <= 2, `at most 1 MB is held: ${log.pending} rows`);
+  assert.equal(dropped, 4 - log.pending);
+  assert.equal(log.dropped, dropped);
+  await log.close();
+});
+
+test('a refused row in each of several batches costs only that row, and none is written twice', async () => {
+  const log = createPredictionLog({ db: database.db, batchSize: 8, flushIntervalMs: 60_000 });
+  const ids = Array.from({ length: 30 }, (_, i) => `order-${String(i).padStart(2, '0')}`);
+  log.record(ids.map((id, i) => (i % 7 === 3 ? row(id, { ...day, date: '\u0000' }) : row(id))));
+  await log.close();
+  const expected = ids.filter((_, i) => i % 7 !== 3);
+  assert.deepEqual((await database.db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids))).map((r) => r.id).sort(), expected);
+});
