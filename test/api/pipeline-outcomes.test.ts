@@ -17,7 +17,7 @@ after(async () => { await t?.stop(); });
 /** seattle-weather without its `weather` column: real rows, the target gone */
 function weatherWithoutTarget(): string {
   const lines = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
-  const file = path.join(t.dataDir, 'no-target.csv');
+  const file = path.join(t.importDir, 'no-target.csv');
   fs.writeFileSync(file, lines.map((l) => l.split(',').slice(0, 5).join(',')).join('\n'));
   return file;
 }
@@ -74,7 +74,7 @@ test('a dataset file that does not exist ends the pipeline rejected with a reada
 
 test('a column that is entirely null is a validation error naming the column', async () => {
   const lines = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
-  const file = path.join(t.dataDir, 'null-wind.csv');
+  const file = path.join(t.importDir, 'null-wind.csv');
   fs.writeFileSync(file, lines.map((l, i) => { const c = l.split(','); c[4] = i === 0 ? 'wind' : ''; return c.join(','); }).join('\n'));
   const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-null', dataset: { uri: file } }) });
   const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
