@@ -64,12 +64,13 @@ test('a dataset without the target column is rejected at validation with the ano
   assert.deepEqual(done.stages.map((s: any) => s.name), ['ingest', 'validate']);
 });
 
-test('a dataset file that does not exist ends the pipeline rejected with a readable message, not a retry loop', async () => {
-  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-missing', dataset: { uri: '/nonexistent/weather.csv' } }) });
+test('a dataset file that does not exist (inside an import root) ends the pipeline rejected with a readable message, not a retry loop', async () => {
+  const missing = path.join(t.importDir, 'nonexistent', 'weather.csv');
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-missing', dataset: { uri: missing } }) });
   const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
   assert.equal(done.status, 'rejected');
   assert.equal(done.reason, 'validation');
-  assert.match(done.validation.anomalies[0].message, /Dataset not found: \/nonexistent\/weather.csv/);
+  assert.match(done.validation.anomalies[0].message, /Dataset not found: .*\/nonexistent\/weather\.csv/);
 });
 
 test('a column that is entirely null is a validation error naming the column', async () => {
