@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DURATION_MESSAGE, DURATION_PATTERN, msOf } from './common/durations';
 import { TASK_QUEUES } from './common/names';
+import { SQL_SOURCE_NAME_PATTERN } from './common/source-uri';
 
 /**
  * The one place that reads the environment. Every entry point (npm start, the API server,
@@ -9,6 +10,26 @@ import { TASK_QUEUES } from './common/names';
  * validated, defaulted view of it, or one readable error naming every bad variable.
  */
 const duration = z.string().regex(DURATION_PATTERN, DURATION_MESSAGE);
+const GIB = 1024 ** 3;
+const flag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
+
+/** `name=postgres://...,name=postgres://...`: the SQL connections an admin names for dataset sources */
+const sqlSources = z.string().default('').transform((value, ctx) => {
+  const sources: Record<string, string> = {};
+  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+    const url = entry.slice(eq + 1).trim();
+    if (!SQL_SOURCE_NAME_PATTERN.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `each entry is name=postgres://...; names match ${SQL_SOURCE_NAME_PATTERN.source} (entry ${Object.keys(sources).length + 1})` });
+    } else if (!/^postgres(ql)?:\/\//.test(url)) {
+      ctx.addIssue({ code: 'custom', message: `${name}: a postgres:// URL` });
+    } else if (sources[name]) {
+      ctx.addIssue({ code: 'custom', message: `${name} is named twice` });
+    } else sources[name] = url;
+  }
+  return sources;
+});
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -29,6 +50,14 @@ const EnvSchema = z.object({
   PERENNIAL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   PERENNIAL_HEARTBEAT_TIMEOUT: duration.default('2m'),
   PERENNIAL_SOURCE_TIMEOUT: duration.default('60s'),
+  PERENNIAL_IMPORT_ROOTS: z.string().default('datasets:node_modules/vega-datasets/data'),
+  PERENNIAL_ALLOW_PRIVATE_SOURCES: flag,
+  PERENNIAL_MAX_SOURCE_BYTES: z.coerce.number().int().min(1).default(GIB),
+  PERENNIAL_MAX_SOURCE_ROWS: z.coerce.number().int().min(1).default(10_000_000),
+  PERENNIAL_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(GIB),
+  PERENNIAL_SQL_SOURCES: sqlSources,
+  PERENNIAL_SQL_STATEMENT_TIMEOUT: duration.default('60s'),
+  PERENNIAL_DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "2GB" or "512MiB"').default('2GB'),
   PERENNIAL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   PERENNIAL_PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
@@ -61,6 +90,20 @@ export interface Config {
   heartbeatTimeout: string;
   /** how long an http(s) dataset source may take to answer, in ms */
   sourceTimeoutMs: number;
+  /** where a dataset may come from, and how much of it (activities/source-policy.ts applies these) */
+  sources: {
+    /** absolute, resolved against the working directory; empty: no local files */
+    importRoots: string[];
+    allowPrivateAddresses: boolean;
+    maxBytes: number;
+    maxRows: number;
+    /** name -> postgres:// URL */
+    sql: Record<string, string>;
+    statementTimeoutMs: number;
+  };
+  maxUploadBytes: number;
+  /** DuckDB's memory_limit, e.g. "2GB" */
+  duckdbMemoryLimit: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** how often a canary slot that no running workflow holds is looked for and freed, in ms */
   canaryReconcileMs: number;
@@ -108,6 +151,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),
+    sources: {
+      importRoots: e.PERENNIAL_IMPORT_ROOTS.split(':').map((r) => r.trim()).filter(Boolean).map((r) => path.resolve(r)),
+      allowPrivateAddresses: e.PERENNIAL_ALLOW_PRIVATE_SOURCES,
+      maxBytes: e.PERENNIAL_MAX_SOURCE_BYTES,
+      maxRows: e.PERENNIAL_MAX_SOURCE_ROWS,
+      sql: e.PERENNIAL_SQL_SOURCES,
+      statementTimeoutMs: msOf(e.PERENNIAL_SQL_STATEMENT_TIMEOUT),
+    },
+    maxUploadBytes: e.PERENNIAL_MAX_UPLOAD_BYTES,
+    duckdbMemoryLimit: e.PERENNIAL_DUCKDB_MEMORY_LIMIT,
     logLevel: e.PERENNIAL_LOG_LEVEL,
     predictMaxCost: e.PERENNIAL_PREDICT_MAX_COST,
     predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY, maxBytes: e.PERENNIAL_PREDICTION_LOG_MAX_BYTES },

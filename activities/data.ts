@@ -3,146 +3,35 @@
  * under the sha256 of its bytes, and profiles it with DuckDB; validate holds it against what the
  * model needs and against the model's data contract.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { dataContracts, datasets } from '../db/schema';
 import type { ArtifactStore } from '../db/artifacts';
-import { describeColumns, profile, quoteIdent, sourceSql, withDuckDb } from './duckdb';
-import { datasetError, fetchSource } from './sources';
 import type { ContractColumn, DatasetStatistics, DatasetVersion, ValidationReport } from '../common/domain';
-import type { CsvOptions, DatasetSpec, ValidationOptions } from '../common/pipeline-request';
-import type { DatasetFormat, ModelTask } from '../common/vocabulary';
+import type { DatasetSpec, ValidationOptions } from '../common/pipeline-request';
+import { redactUri } from '../common/source-uri';
+import type { ModelTask } from '../common/vocabulary';
+import { registerDataset, storedVersion } from './dataset-ingest';
+import { quoteIdent, sourceSql, withDuckDb } from './duckdb';
+import type { VetTarget } from './http-source';
+import { duckDbLimitsOf, RULES, type SourcePolicy } from './source-policy';
+import { datasetError, fetchSource, plannedSource } from './sources';
 import {
   checkAgainstContract, checkDuplicates, checkUsable, contractFrom, DEFAULT_VALIDATION, Findings, type Measurements,
 } from './validation';
 
-
 export interface DataDeps {
   db: Db;
   artifacts: ArtifactStore;
-  /** how long an http(s) source may take to answer */
-  httpTimeoutMs?: number;
+  /** where a dataset may come from, and how much of it */
+  sources: SourcePolicy;
+  /** how each http(s) hop's address is vetted; the source policy's check unless a test names another */
+  vet?: VetTarget;
 }
 
-const extensionFormats: Record<string, DatasetFormat> = {
-  '.csv': 'csv', '.tsv': 'csv', '.txt': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.parquet': 'parquet',
-};
-
-export function inferFormat(name: string, head: Buffer): DatasetFormat {
-  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
-  const byExt = extensionFormats[path.extname(name.split('?')[0]).toLowerCase()];
-  if (byExt && byExt !== 'json') return byExt;
-  const text = head.toString('utf8').trimStart();
-  if (text[0] === '[') return 'json';
-  if (text[0] === '{') return 'ndjson';
-  return byExt ?? 'csv';
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash);
-  return hash.digest('hex');
-}
-
-async function readHead(file: string, bytes = 65536): Promise<Buffer> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Refuses, with a reason a person understands, what DuckDB would read wrongly or explain badly.
- * For CSV it resolves the delimiter, quote and header once (the request's, else sniffed).
- */
-async function checkReadable(conn: DuckDBConnection, file: string, format: DatasetFormat, head: Buffer, spec: DatasetSpec): Promise<CsvOptions> {
-  if (format !== 'parquet' && head.includes(0)) {
-    throw datasetError(`${spec.uri} is binary, not ${format.toUpperCase()} text (it holds NUL bytes).`);
-  }
-  if (format === 'parquet') {
-    if (head.subarray(0, 4).toString('latin1') !== 'PAR1') throw datasetError(`${spec.uri} is not a Parquet file (no PAR1 magic bytes).`);
-    return {};
-  }
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
-  } catch {
-    throw datasetError(`${spec.uri} is not UTF-8 text: re-save it as UTF-8 (it looks like another encoding, such as Latin-1).`);
-  }
-  if (format === 'json' || format === 'ndjson') {
-    const text = head.toString('utf8').trimStart();
-    let oneObject = false;
-    if (text.startsWith('{')) {
-      try {
-        JSON.parse(text.split('\n')[0]);
-        oneObject = format === 'json' && text.split('\n').filter((l) => l.trim()).length === 1;
-      } catch {
-        oneObject = true; // an object spread over lines: one document, not one record per line
-      }
-    }
-    if (oneObject) {
-      throw datasetError(`${spec.uri} is one JSON object, not records: use an array of objects, or one object per line (NDJSON).`);
-    }
-    return {};
-  }
-  let sniffed: Record<string, unknown> = {};
-  try {
-    sniffed = (await conn.runAndReadAll(`SELECT Delimiter AS d, Quote AS q, HasHeader AS h FROM sniff_csv(${quoteString(file)}, sample_size = 20480)`)).getRowObjectsJS()[0] ?? {};
-  } catch (err) {
-    throw datasetError(`Could not read ${spec.uri} as csv: ${firstLine((err as Error).message)}`);
-  }
-  const csv: CsvOptions = {
-    delimiter: spec.csv?.delimiter ?? (typeof sniffed.d === 'string' && sniffed.d.length === 1 ? sniffed.d : ','),
-    // DuckDB reports "(empty)" when the sample had no quotes: the usual double quote then
-    quote: spec.csv?.quote ?? (typeof sniffed.q === 'string' && sniffed.q.length === 1 ? sniffed.q : '"'),
-    header: spec.csv?.header ?? Boolean(sniffed.h),
-  };
-  const lines = head.toString('utf8').split(/\r?\n/);
-  if (head.length === 65536) lines.pop(); // the last line of a partial read may be cut short
-  const fields = lines.map((l) => (l === '' ? null : splitCsvLine(l, csv.delimiter!, csv.quote!)));
-  const width = fields[0]?.length ?? 0;
-  const ragged = fields.findIndex((f) => f !== null && f.length !== width);
-  if (ragged > 0) {
-    throw datasetError(`${spec.uri} has ragged rows: line ${ragged + 1} has ${fields[ragged]!.length} fields, line 1 has ${width}.`);
-  }
-  if (csv.header) {
-    const names = fields[0] ?? [];
-    const empty = names.map((n, i) => (n.trim() === '' ? i + 1 : 0)).filter(Boolean);
-    if (empty.length) throw datasetError(`${spec.uri}: the header has an empty column name (column ${empty.join(', ')}).`);
-    const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-    if (dupes.length) throw datasetError(`${spec.uri}: the header names a column twice: ${[...new Set(dupes)].join(', ')}.`);
-  }
-  return csv;
-}
-
-const quoteString = (s: string) => `'${s.replaceAll("'", "''")}'`;
-
-function splitCsvLine(line: string, delimiter: string, quote: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (ch === quote) {
-      if (quoted && line[i + 1] === quote) { cur += quote; i++; } else quoted = !quoted;
-    } else if (ch === delimiter && !quoted) { out.push(cur); cur = ''; } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
-
-const firstLine = (s: string) => s.split('\n')[0].replace(/^[A-Za-z ]+Error: /, '').slice(0, 400);
-
-export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: DataDeps) {
+export function createDataActivities({ db, artifacts, sources, vet }: DataDeps) {
+  const registry = { db, artifacts, duckdb: duckDbLimitsOf(sources), maxBytes: sources.maxBytes };
   /** the stored file of a dataset version, as a DuckDB table expression */
   async function sourceOf(hash: string) {
     const [d] = await db.select().from(datasets).where(eq(datasets.hash, hash));
@@ -153,50 +42,22 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
   return {
     /**
      * Brings the source to the artifact store once, under the sha256 of its bytes (the dataset
-     * version), and profiles every column with DuckDB.
+     * version), and profiles every column with DuckDB. The source policy is applied again here.
      */
     async ingestDataset(spec: DatasetSpec): Promise<DatasetVersion> {
-      const local = await fetchSource(spec, { httpTimeoutMs });
+      const plan = await plannedSource(spec, sources);
+      if (plan.kind === 'dataset') {
+        const version = await storedVersion(db, plan.hash);
+        if (!version) throw datasetError(`dataset.uri: ${RULES.unknownDataset} (${plan.hash})`);
+        return version;
+      }
+      const local = await fetchSource(spec, sources, { vet });
       try {
-        const sizeBytes = fs.statSync(local.file).size;
-        if (sizeBytes === 0) throw datasetError(`Dataset is empty (0 bytes): ${spec.uri}`);
-        const hash = await sha256File(local.file);
-        const [existing] = await db.select().from(datasets).where(eq(datasets.hash, hash));
-        if (existing) {
-          return {
-            hash, rows: existing.rows, format: existing.format, readOptions: existing.readOptions, artifactKey: existing.artifactKey,
-            sizeBytes: existing.sizeBytes, columns: existing.schema, deduplicated: true,
-          };
-        }
-        const head = await readHead(local.file);
-        const format = spec.format ?? (spec.query ? 'ndjson' : inferFormat(local.name, head));
-        const artifactKey = `datasets/${hash}.${format}`;
-        if (!(await artifacts.exists(artifactKey))) await artifacts.putFile(artifactKey, local.file);
-        const stored = await artifacts.localPath(artifactKey);
-
-        const { columns, statistics, readOptions } = await withDuckDb(async (conn) => {
-          const readOptions = await checkReadable(conn, stored, format, head, spec);
-          let source = sourceSql(stored, format, readOptions);
-          try {
-            if (format !== 'parquet') {
-              // text formats are parsed once into a table; Parquet is already columnar
-              await conn.run(`CREATE TEMP TABLE dataset AS SELECT * FROM ${source}`);
-              source = 'dataset';
-            }
-            const described = await describeColumns(conn, source);
-            const stats = await profile(conn, source, described);
-            // a VARCHAR column with mostly distinct values is text, not categories
-            const kinds = new Map(stats.columns.map((s) => [s.name, s.kind]));
-            return { columns: described.map((c) => ({ ...c, kind: kinds.get(c.name) ?? c.kind })), statistics: stats, readOptions };
-          } catch (err) {
-            throw datasetError(`Could not read ${spec.uri} as ${format}: ${firstLine((err as Error).message)}`);
-          }
+        const shown = redactUri(spec.uri);
+        return await registerDataset(registry, {
+          file: local.file, name: local.name, format: spec.format ?? (spec.query ? 'ndjson' : undefined), csv: spec.csv,
+          sourceUri: spec.query ? `${shown} :: ${spec.query}` : shown, shown,
         });
-        await db.insert(datasets).values({
-          hash, sourceUri: spec.query ? `${redact(spec.uri)} :: ${spec.query}` : redact(spec.uri), format, readOptions, artifactKey, sizeBytes,
-          rows: statistics.rows, schema: columns, statistics,
-        }).onConflictDoNothing();
-        return { hash, rows: statistics.rows, format, readOptions, artifactKey, sizeBytes, columns, deduplicated: false };
       } finally {
         await local.cleanup();
       }
@@ -222,7 +83,7 @@ export function createDataActivities({ db, artifacts, httpTimeoutMs = 60_000 }: 
         const previous = await sourceOf(contract.previousHash);
         const previousStats = previous.row.statistics;
         const measured = await withDuckDb((conn) =>
-          measure(conn, contract.columns, previousStats, stats, previous.source, current.source));
+          measure(conn, contract.columns, previousStats, stats, previous.source, current.source), registry.duckdb);
         checkAgainstContract(f, opts, contract.columns, stats, previousStats, measured, input.target);
       }
 
@@ -279,15 +140,4 @@ async function measure(conn: DuckDBConnection, contract: ContractColumn[], previ
     });
   }
   return result;
-}
-
-/** A source URI as it may be shown: without a password. */
-function redact(uri: string): string {
-  try {
-    const u = new URL(uri);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return uri;
-  }
 }

@@ -2,14 +2,27 @@
  * DuckDB is the data engine: it reads CSV, JSON, NDJSON and Parquet natively and profiles
  * columns in SQL. Each call opens an in-memory instance, so activities share no state.
  */
+import fs from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnKind, DatasetFormat } from '../common/vocabulary';
 import type { ColumnSchema } from '../common/pipeline-status';
 import type { ColumnStatistics, DatasetStatistics } from '../common/domain';
 import type { CsvOptions } from '../common/pipeline-request';
 
-export async function withDuckDb<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+/** How much a DuckDB instance may hold in memory, and where it spills the rest. */
+export interface DuckDbLimits {
+  /** e.g. "2GB" (PERENNIAL_DUCKDB_MEMORY_LIMIT) */
+  memoryLimit: string;
+  /** a folder for spilled data; none: DuckDB fails rather than spill */
+  tempDirectory?: string;
+}
+export const DEFAULT_DUCKDB_LIMITS: DuckDbLimits = { memoryLimit: '2GB' };
+
+export async function withDuckDb<T>(fn: (conn: DuckDBConnection) => Promise<T>, limits: DuckDbLimits = DEFAULT_DUCKDB_LIMITS): Promise<T> {
+  if (limits.tempDirectory) await fs.mkdir(limits.tempDirectory, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: '2', memory_limit: limits.memoryLimit, ...(limits.tempDirectory ? { temp_directory: limits.tempDirectory } : {}),
+  });
   const conn = await instance.connect();
   try {
     return await fn(conn);

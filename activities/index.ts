@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import type { BackendPreference } from '../ml/backend';
 import type { ArtifactStore } from '../db/artifacts';
 import { createDataActivities } from './data';
+import type { SourcePolicy } from './source-policy';
 import { createDeploymentActivities } from './deployment';
 import { createRegistryActivities } from './registry';
 import { createTrainingActivities } from './training';
@@ -15,12 +16,12 @@ export interface ActivityDeps {
   artifacts: ArtifactStore;
   backend: BackendPreference;
   codeVersion: string;
-  /** how long an http(s) dataset source may take to answer */
-  httpTimeoutMs?: number;
+  /** where a dataset may come from, and how much of it */
+  sources: SourcePolicy;
 }
 
 /** Task queue `perennial`: data, registry, audit, deployment and canary analysis. */
-export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion' | 'httpTimeoutMs'>) {
+export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion' | 'sources'>) {
   return { ...createDataActivities(deps), ...createRegistryActivities(deps), ...createDeploymentActivities(deps) };
 }
 

@@ -5,8 +5,10 @@
  * the typed client from it.
  */
 import type { Client } from '@temporalio/client';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
+import { LocalArtifactStore, type ArtifactStore } from '../db/artifacts';
 import type { Database } from '../db/client';
 import { authenticate, createKeyCache } from './auth';
 import { ApiError, errorBody, handleError } from './errors';
@@ -14,7 +16,7 @@ import { createMetrics, type Metrics } from './metrics';
 import { createPipelineService } from './pipelines';
 import { newRouter } from './router';
 import { apiKeyRoutes } from './routes/api-keys';
-import { datasetRoutes } from './routes/datasets';
+import { datasetRoutes, UPLOAD_PATH } from './routes/datasets';
 import { feedbackRoutes } from './routes/feedback';
 import { modelRoutes } from './routes/models';
 import { pipelineRoutes } from './routes/pipelines';
@@ -30,6 +32,8 @@ export interface AppDeps {
   /** predictions: the deployments in memory, the bundles, the prediction log */
   server: ModelServer;
   metrics?: Metrics;
+  /** where uploads are stored (default: the local store under the data directory, as the workers use it) */
+  artifacts?: ArtifactStore;
   /** how long a looked-up API key is trusted before it is read again (default 5 s) */
   keyCacheMs?: number;
 }
@@ -51,7 +55,9 @@ async function readiness(checks: Record<'temporal' | 'database', () => Promise<u
   return { status: down.length ? 'unavailable' : 'ready', down, checks: { temporal, database } };
 }
 
-export function createApp({ config, database, client, server, metrics = createMetrics(), keyCacheMs }: AppDeps) {
+export function createApp({
+  config, database, client, server, metrics = createMetrics(), keyCacheMs, artifacts = new LocalArtifactStore(config.artifactsDir),
+}: AppDeps) {
   const { db } = database;
   const app = newRouter();
   app.onError(handleError);
@@ -59,8 +65,9 @@ export function createApp({ config, database, client, server, metrics = createMe
   app.use('*', metrics.middleware);
   const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${config.maxBodyBytes} bytes.`);
   const limit = bodyLimit({ maxSize: config.maxBodyBytes, onError: () => { throw tooLarge(); } });
-  // predict reads its body straight from the socket, with the same limit
-  app.use('*', (c, next) => (c.req.path.endsWith(':predict') ? next() : limit(c, next)));
+  // predict reads its body straight from the socket, with the same limit; an upload streams to disk under its own
+  const ownLimit = (c: Context) => c.req.path.endsWith(':predict') || (c.req.method === 'POST' && c.req.path === UPLOAD_PATH);
+  app.use('*', (c, next) => (ownLimit(c) ? next() : limit(c, next)));
 
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   const keyCache = createKeyCache(keyCacheMs);
@@ -78,7 +85,7 @@ export function createApp({ config, database, client, server, metrics = createMe
     .route('/v1/models', policyRoutes(db))
     .route('/v1/models', canaryRoutes(db, client))
     .route('/v1/feedback', feedbackRoutes(db, server.flushPredictionLog))
-    .route('/v1/datasets', datasetRoutes(db))
+    .route('/v1/datasets', datasetRoutes({ db, artifacts, config }))
     .route('/v1/api-keys', apiKeyRoutes(db, keyCache));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

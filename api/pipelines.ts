@@ -25,6 +25,8 @@ import { pipelineRuns } from '../db/schema';
 import { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from '../workflows/canary-messages';
 import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/pipeline-messages';
 import { ApiError, conflict, forbidden, notFound } from './errors';
+import { checkDatasetSource } from './source-check';
+import { sourcePolicyOf } from '../activities/source-policy';
 
 export interface PipelineServiceDeps {
   client: Client;
@@ -76,6 +78,7 @@ function unrecordedEnd(id: string, description: WorkflowExecutionDescription, ro
 }
 
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
+  const sources = sourcePolicyOf(config);
   const uiUrl = (id: string, runId: string) =>
     `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(id)}/${encodeURIComponent(runId)}/history`;
 
@@ -148,6 +151,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       if (refusals.length) {
         throw new ApiError(403, 'policy', `The policy of model ${requested.model} does not allow this: ${refusals.map((r) => `${r.field}: ${r.message}`).join('; ')}.`, refusals);
       }
+      await checkDatasetSource(spec.dataset, sources, db);
       const { workflowId, runId } = await startPipeline(client, {
         spec, trigger: { kind: 'api', by: by.name }, requestedBy: by, idempotencyKey,
       }, { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout });

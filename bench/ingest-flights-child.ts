@@ -5,6 +5,8 @@ import path from 'node:path';
 import { LocalArtifactStore } from '../db/artifacts';
 import { createDataActivities } from '../activities/data';
 import { withDuckDb } from '../activities/duckdb';
+import { sourcePolicyOf } from '../activities/source-policy';
+import { loadConfig } from '../config';
 import { sql } from 'drizzle-orm';
 import { openDatabase } from '../db/client';
 
@@ -23,7 +25,8 @@ if (mode === 'summarize') {
   const db = await openDatabase({ url: process.env.DATABASE_URL, pgliteDir: 'memory://' });
   await db.migrate();
   await db.db.execute(sql`TRUNCATE datasets CASCADE`); // a bench database: every run ingests anew, no dedupe
-  const data = createDataActivities({ db: db.db, artifacts: new LocalArtifactStore(dir) });
+  const sources = sourcePolicyOf(loadConfig({ PERENNIAL_DATA_DIR: dir, PERENNIAL_IMPORT_ROOTS: path.dirname(path.resolve(file)) }));
+  const data = createDataActivities({ db: db.db, artifacts: new LocalArtifactStore(dir), sources });
   const t0 = performance.now();
   const version = await data.ingestDataset({ uri: file });
   const seconds = (performance.now() - t0) / 1000;

@@ -6,6 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { DURATION_MESSAGE, DURATION_PATTERN, msOf } from './durations';
 import { SafeMultilineText, SafeText } from './text';
+import { MAX_DATASET_URI_LENGTH, SQL_SCHEME } from './source-uri';
 import { canaryModes, datasetFormats, modelTasks, triggerKinds } from './vocabulary';
 
 /** Bounds of a hyperparameter search: values per parameter, and combinations in all (the grid is built in workflow code). */
@@ -67,15 +68,19 @@ export const CanarySchema = z.object({
 export const PipelineRequest = z.object({
   model: ModelName,
   dataset: z.object({
-    uri: z.string().min(1).openapi({ example: 'node_modules/vega-datasets/data/seattle-weather.csv', description: 'a path, file://, http(s)://, or postgres:// (with query)' }),
+    uri: z.string().min(1).max(MAX_DATASET_URI_LENGTH).openapi({
+      example: 'node_modules/vega-datasets/data/seattle-weather.csv',
+      description: 'dataset://<hash> (an uploaded or earlier version); a path or file:// inside PERENNIAL_IMPORT_ROOTS; '
+        + 'http(s):// (public addresses only); or sql://<name> (a connection in PERENNIAL_SQL_SOURCES, with query)',
+    }),
     format: z.enum(datasetFormats).optional().openapi({ description: 'inferred from the extension or the content when absent' }),
-    query: z.string().min(1).optional().openapi({ description: 'postgres:// sources: the SELECT whose rows are the dataset' }),
+    query: z.string().min(1).max(100_000).optional().openapi({ description: 'sql://<name> sources: the SELECT whose rows are the dataset (run READ ONLY)' }),
     csv: z.object({
       delimiter: z.string().min(1).max(4).optional(),
       header: z.boolean().optional(),
       quote: z.string().length(1).optional(),
     }).strict().optional().openapi({ description: 'CSV options; sniffed when absent' }),
-  }).strict().refine((d) => !/^postgres(ql)?:\/\//i.test(d.uri) || d.query, { message: 'a postgres:// dataset needs a query', path: ['query'] }),
+  }).strict().refine((d) => !d.uri.toLowerCase().startsWith(SQL_SCHEME) || d.query, { message: 'an sql:// dataset needs a query', path: ['query'] }),
   target: SafeText.min(1).max(256).openapi({ example: 'weather' }),
   intendedUse: SafeMultilineText.max(5000).optional().openapi({ description: 'what the model is for (and not for): the model card opens with it' }),
   task: z.enum(modelTasks).optional(),

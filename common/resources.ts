@@ -69,6 +69,15 @@ export const DatasetSchema = z.object({
   schema: z.array(ColumnSchemaSchema), statistics: DatasetStatisticsSchema, firstSeenAt: z.string(),
 }).openapi('Dataset');
 
+export const DatasetUploadQuery = z.object({
+  name: z.string().min(1).max(200).regex(/^[^\p{Cc}]*$/u, 'no control characters')
+    .openapi({ description: 'a label for the upload, kept as its source ("upload:<name>")', example: 'seattle' }),
+  format: z.enum(datasetFormats).openapi({ description: 'how to read the file' }),
+});
+export const DatasetUploaded = DatasetSchema.extend({
+  uri: z.string().openapi({ description: 'what a pipeline names as dataset.uri', example: 'dataset://<sha256>' }),
+}).openapi('DatasetUploaded');
+
 const FeedbackItem = z.object({
   predictionId: z.string().min(1).max(100),
   label: z.string().max(1000).optional(),

@@ -23,7 +23,8 @@ export function startCanaryReconciler(opts: { db: Db; client: Client; intervalMs
     }
   };
   void check();
-  const timer = setInterval(check, opts.intervalMs);
+  // (a timer longer than 2^31-1 ms would fire at once: capped at about 24 days)
+  const timer = setInterval(check, Math.min(opts.intervalMs, 2 ** 31 - 1));
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -14,6 +14,7 @@ import { createApp } from '../api/app';
 import { createMetrics } from '../api/metrics';
 import { createPredictionLog } from '../api/prediction-log';
 import { createModelServer, type ModelServer } from '../api/serving';
+import { sourcePolicyOf } from '../activities/source-policy';
 import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { loadBackend } from '../ml/backend';
@@ -96,7 +97,7 @@ export async function startPlatform(config: Config, opts: {
     const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
-      plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, httpTimeoutMs: config.sourceTimeoutMs })],
+      plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, sources: sourcePolicyOf(config) })],
       shutdownGraceTime: '10s',
     }));
   }

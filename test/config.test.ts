@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../config';
 
@@ -22,4 +23,26 @@ test('a bad environment is one error naming every bad variable', () => {
     assert.match(err.message, /PERENNIAL_TF_BACKEND/);
     return true;
   });
+});
+
+test('dataset source settings: import roots resolved against the working directory, SQL sources parsed by name', () => {
+  const c = loadConfig({ PERENNIAL_SQL_SOURCES: 'warehouse=postgres://r:pw@db:5432/dw, crm-2=postgresql://r@crm/crm' });
+  assert.deepEqual(c.sources.importRoots, [path.resolve('datasets'), path.resolve('node_modules/vega-datasets/data')]);
+  assert.equal(c.sources.allowPrivateAddresses, false);
+  assert.equal(c.sources.maxBytes, 1024 ** 3);
+  assert.equal(c.maxUploadBytes, 1024 ** 3);
+  assert.equal(c.sources.maxRows, 10_000_000);
+  assert.equal(c.sources.statementTimeoutMs, 60_000);
+  assert.equal(c.duckdbMemoryLimit, '2GB');
+  assert.deepEqual(c.sources.sql, { warehouse: 'postgres://r:pw@db:5432/dw', 'crm-2': 'postgresql://r@crm/crm' });
+  assert.deepEqual(loadConfig({ PERENNIAL_IMPORT_ROOTS: '' }).sources.importRoots, [], 'empty: no local files');
+});
+
+test('a bad SQL source entry names the entry, never its URL', () => {
+  assert.throws(() => loadConfig({ PERENNIAL_SQL_SOURCES: 'Bad Name=postgres://u:Secr3t@h/db' }), (err: Error) => {
+    assert.match(err.message, /PERENNIAL_SQL_SOURCES: each entry is name=postgres:\/\/\.\.\./);
+    assert.doesNotMatch(err.message, /Secr3t/);
+    return true;
+  });
+  assert.throws(() => loadConfig({ PERENNIAL_SQL_SOURCES: 'dw=mysql://u:Secr3t@h/db' }), (err: Error) => /dw: a postgres:\/\/ URL/.test(err.message) && !/Secr3t/.test(err.message));
 });

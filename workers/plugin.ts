@@ -14,6 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createOrchestrationActivities, createTrainingQueueActivities } from '../activities';
+import { sourcePolicyOf, type SourcePolicy } from '../activities/source-policy';
+import { loadConfig } from '../config';
 import type { ArtifactStore } from '../db/artifacts';
 import type { Db } from '../db/client';
 import type { BackendPreference } from '../ml/backend';
@@ -21,7 +23,7 @@ import type { BackendPreference } from '../ml/backend';
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
 export type PerennialPluginOptions =
-  | { role: 'orchestration'; db: Db; artifacts: ArtifactStore; codeVersion?: string; registerWorkflows?: boolean; workflowBundlePath?: string; httpTimeoutMs?: number }
+  | { role: 'orchestration'; db: Db; artifacts: ArtifactStore; codeVersion?: string; registerWorkflows?: boolean; workflowBundlePath?: string; sources?: SourcePolicy }
   | { role: 'training'; artifacts: ArtifactStore; backend?: BackendPreference };
 
 export class PerennialPlugin extends SimplePlugin {
@@ -37,7 +39,8 @@ export class PerennialPlugin extends SimplePlugin {
     super({
       name: 'perennial',
       activities: createOrchestrationActivities({
-        db: options.db, artifacts: options.artifacts, codeVersion: options.codeVersion ?? codeVersion(), httpTimeoutMs: options.httpTimeoutMs,
+        db: options.db, artifacts: options.artifacts, codeVersion: options.codeVersion ?? codeVersion(),
+        sources: options.sources ?? sourcePolicyOf(loadConfig()),
       }),
       ...(registerWorkflows && options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : {}),
       ...(registerWorkflows && !options.workflowBundlePath ? { workflowsPath } : {}),

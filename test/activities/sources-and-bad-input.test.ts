@@ -14,6 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'drizzle-orm';
 import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
+import { testSourcePolicy } from '../helpers/sources';
 import { withDuckDb } from '../../activities/duckdb';
 import type { Database } from '../../db/client';
 import { freePort } from '../../scripts/temporal-dev-server';
@@ -30,7 +31,12 @@ const sockets = new Set<net.Socket>();
 before(async () => {
   database = await openTestDatabase();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-sources-'));
-  data = createDataActivities({ db: database.db, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), httpTimeoutMs: 1000 });
+  const sources = testSourcePolicy({
+    dataDir: path.join(dir, 'data'), roots: [dir],
+    // this file's HTTP server is on 127.0.0.1: test/activities/source-policy.test.ts covers the address checks
+    env: { PERENNIAL_SOURCE_TIMEOUT: '1s', PERENNIAL_ALLOW_PRIVATE_SOURCES: 'true', ...(database.url ? { PERENNIAL_SQL_SOURCES: `testdb=${database.url}` } : {}) },
+  });
+  data = createDataActivities({ db: database.db, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources });
   server = http.createServer((req, res) => {
     if (req.url === '/weather.csv') fs.createReadStream(SEATTLE_WEATHER).pipe(res);
     else if (req.url === '/data') { res.setHeader('content-type', 'text/csv'); fs.createReadStream(SEATTLE_WEATHER).pipe(res); }
@@ -73,21 +79,21 @@ test('an http(s) source is streamed to the artifact store and versioned by its b
   assert.equal(noExtension.format, 'csv', 'format sniffed from the content');
 });
 
-test('a postgres:// source with a query is read through postgres.js, and the result is what gets hashed and stored', async (t) => {
+test('an sql://<name> source with a query is read through postgres.js, and the result is what gets hashed and stored', async (t) => {
   if (!database.url) return t.skip('needs TEST_DATABASE_URL (a PostgreSQL server): PGlite has no network listener');
   await database.db.execute(sql`CREATE TABLE weather_obs AS SELECT * FROM (VALUES
     ('2012-01-01'::date, 0.0::numeric, 12.8::float8, 5.0::float8, 4.7::float8, 'drizzle'),
     ('2012-01-02'::date, 10.9::numeric, 10.6::float8, 2.8::float8, 4.5::float8, 'rain'),
     ('2012-01-03'::date, 0.8::numeric, 11.7::float8, 7.2::float8, 2.3::float8, 'rain')) AS t(date, precipitation, temp_max, temp_min, wind, weather)`);
   const query = 'SELECT * FROM weather_obs ORDER BY date';
-  const a = await data.ingestDataset({ uri: database.url, query });
+  const a = await data.ingestDataset({ uri: 'sql://testdb', query });
   assert.equal(a.rows, 3);
   assert.equal(a.format, 'ndjson');
   assert.deepEqual(a.columns.map((c) => [c.name, c.kind]), [['date', 'datetime'], ['precipitation', 'numeric'], ['temp_max', 'numeric'],
     ['temp_min', 'numeric'], ['wind', 'numeric'], ['weather', 'categorical']]);
-  const b = await data.ingestDataset({ uri: database.url, query });
+  const b = await data.ingestDataset({ uri: 'sql://testdb', query });
   assert.equal(b.hash, a.hash, 'the same result is the same dataset version');
-  await assert.rejects(data.ingestDataset({ uri: database.url, query: 'SELECT * FROM no_such_table' }),
+  await assert.rejects(data.ingestDataset({ uri: 'sql://testdb', query: 'SELECT * FROM no_such_table' }),
     (err: ApplicationFailure) => err.nonRetryable && /The dataset query failed: relation "no_such_table" does not exist/.test(err.message));
 });
 
@@ -102,7 +108,7 @@ test('CSV delimiter and header are sniffed, and the csv options override them', 
 });
 
 test('bad input: an empty file', () => refused(file('empty.csv', ''), /Dataset is empty \(0 bytes\)/));
-test('bad input: a file that does not exist', () => refused('/no/such/file.csv', /Dataset not found: \/no\/such\/file\.csv/));
+test('bad input: a file that does not exist', () => refused(path.join(dir, 'no-such-file.csv'), /Dataset not found: .*no-such-file\.csv/));
 test('bad input: ragged rows name the line', () =>
   refused(file('ragged.csv', 'a,b,c\n1,2,3\n4,5\n6,7,8,9\n'), /ragged\.csv has ragged rows: line 3 has 2 fields, line 1 has 3/));
 test('bad input: bytes that are not UTF-8', () =>
@@ -126,7 +132,7 @@ test('bad input: a URL that answers 404 is not retried', () => refused(`${base}/
 test('bad input: a URL that answers 500 is retried', () => refused(`${base}/broken`, /answered 500/, { retryable: true }));
 test('bad input: a URL that never answers times out and is retried', () => refused(`${base}/never`, /no answer within 1 s/, { retryable: true }));
 test('bad input: a refused connection is not retried', async () => refused(`http://127.0.0.1:${await freePort()}/x.csv`, /connection refused/));
-test('bad input: an unsupported URI scheme', () => refused('s3://bucket/key.csv', /Unsupported dataset URI scheme: s3:\/\//));
+test('bad input: an unsupported URI scheme', () => refused('s3://bucket/key.csv', /dataset\.uri: use dataset:\/\/<hash>, a path or file:\/\/ inside PERENNIAL_IMPORT_ROOTS/));
 
 test('the 3-million-row flights file is ingested and profiled in one stage, with the right row count and mean delay', async () => {
   const flights = path.join(REPO_ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');

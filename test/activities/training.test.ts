@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
+import { testSourcePolicy } from '../helpers/sources';
 import { createTrainingActivities } from '../../activities/training';
 import type { DatasetVersion, EvaluationResult, ValidationReport } from '../../common/domain';
 import type { TrainingParams } from '../../common/pipeline-request';
@@ -31,7 +32,7 @@ before(async () => {
   database = await openTestDatabase();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-training-'));
   artifacts = new LocalArtifactStore(dir);
-  const data = createDataActivities({ db: database.db, artifacts });
+  const data = createDataActivities({ db: database.db, artifacts, sources: testSourcePolicy({ dataDir: dir }) });
   dataset = await data.ingestDataset({ uri: SEATTLE_WEATHER });
   report = await data.validateDataset({ model: 'weather', dataset, target: 'weather' });
 });

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
+import { testSourcePolicy } from '../helpers/sources';
 import type { Anomaly } from '../../common/pipeline-status';
 import type { ValidationOptions } from '../../common/pipeline-request';
 import type { Database } from '../../db/client';
@@ -27,7 +28,9 @@ const col = (name: string) => header.indexOf(name);
 before(async () => {
   database = await openTestDatabase();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-validation-'));
-  data = createDataActivities({ db: database.db, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')) });
+  data = createDataActivities({
+    db: database.db, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources: testSourcePolicy({ dataDir: path.join(dir, 'data'), roots: [dir] }),
+  });
 });
 after(async () => {
   await database?.close();

@@ -71,7 +71,7 @@ test('a canary as good as production is promoted after its steps: it took its sh
 test('a canary trained on shuffled labels (gates off) is rolled back by the analysis of labelled feedback', async () => {
   const before = (await production()).productionVersion;
   // the same days, each with another day's weather
-  const dir = fs.mkdtempSync(path.join(t.dataDir, 'shuffled-'));
+  const dir = fs.mkdtempSync(path.join(t.importDir, 'shuffled-'));
   const [header, ...lines] = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
   const labels = lines.map((l) => l.split(',').at(-1)!);
   let seed = 3;

@@ -79,7 +79,7 @@ test('every field that would loosen the policy is refused 403 naming it; what ti
     [{ canary: { minRequests: 10 } }, 'canary.minRequests'],
     [{ canary: { minLabels: 1 } }, 'canary.minLabels'],
     [{ canary: { maxErrorRateIncrease: 1 } }, 'canary.maxErrorRateIncrease'],
-    [{ canary: { maxLatencyRatio: 1e9 } }, 'canary.maxLatencyRatio'],
+    [{ canary: { maxLatencyRatio: 100 } }, 'canary.maxLatencyRatio'],
     [{ canary: { maxPredictionDistance: 1 } }, 'canary.maxPredictionDistance'],
     [{ canary: { maxAccuracyDrop: 0.5 } }, 'canary.maxAccuracyDrop'],
     [{ canary: { onInsufficientTraffic: 'promote' } }, 'canary.onInsufficientTraffic'],
@@ -137,10 +137,10 @@ let canaryModel: { name: string; production: number; cancelled: number };
 test('cancelling a pipeline during its canary needs the approver role; it rolls the canary back and is audited', async () => {
   const name = 'guarded';
   await t.setPolicy(name, { approval: { required: false } });
-  const first = await start(weatherRequest({ model: name }));
+  const first = await start(weatherRequest({ model: name, approval: { required: false } }));
   const done = await t.waitFor(first.body.id, (p) => p.status !== 'running');
   assert.equal(done.status, 'completed', JSON.stringify(done));
-  const second = await start(weatherRequest({ model: name, training: { epochs: 3, hiddenUnits: [8] }, canary: { steps: [50], stepDuration: '1h' } }));
+  const second = await start(weatherRequest({ model: name, approval: { required: false }, training: { epochs: 3, hiddenUnits: [8] }, canary: { steps: [50], stepDuration: '1h' } }));
   const rolling = await t.waitFor(second.body.id, (p) => p.stage === 'canary' && p.canary?.trafficPercent === 50);
 
   const refused = await t.api('POST', `/v1/pipelines/${second.body.id}/cancel`, { token: olivia });
@@ -211,8 +211,9 @@ test('the audit log refuses UPDATE, DELETE and TRUNCATE in the database itself',
   const db = t.database.db;
   const before = (await db.select().from(auditEvents)).length;
   assert.ok(before > 0);
-  await assert.rejects(db.execute(sql`update audit_events set actor_name = 'someone else'`), /append-only/);
-  await assert.rejects(db.execute(sql`delete from audit_events`), /append-only/);
-  await assert.rejects(db.execute(sql`truncate audit_events`), /append-only/);
+  const appendOnly = (err: Error & { cause?: Error }) => /append-only/.test(`${err.message} ${err.cause?.message}`);
+  await assert.rejects(db.execute(sql`update audit_events set actor_name = 'someone else'`), appendOnly);
+  await assert.rejects(db.execute(sql`delete from audit_events`), appendOnly);
+  await assert.rejects(db.execute(sql`truncate audit_events`), appendOnly);
   assert.equal((await db.select().from(auditEvents)).length, before);
 });

@@ -20,7 +20,7 @@ after(async () => { await t?.stop(); });
 /** seattle-weather without its `weather` column: real rows, the target gone */
 function weatherWithoutTarget(): string {
   const lines = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
-  const file = path.join(t.dataDir, 'no-target.csv');
+  const file = path.join(t.importDir, 'no-target.csv');
   fs.writeFileSync(file, lines.map((l) => l.split(',').slice(0, 5).join(',')).join('\n'));
   return file;
 }
@@ -67,17 +67,18 @@ test('a dataset without the target column is rejected at validation with the ano
   assert.deepEqual(done.stages.map((s: any) => s.name), ['ingest', 'validate']);
 });
 
-test('a dataset file that does not exist ends the pipeline rejected with a readable message, not a retry loop', async () => {
-  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-missing', dataset: { uri: '/nonexistent/weather.csv' } }) });
+test('a dataset file that does not exist (inside an import root) ends the pipeline rejected with a readable message, not a retry loop', async () => {
+  const missing = path.join(t.importDir, 'nonexistent', 'weather.csv');
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-missing', dataset: { uri: missing } }) });
   const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
   assert.equal(done.status, 'rejected');
   assert.equal(done.reason, 'validation');
-  assert.match(done.validation.anomalies[0].message, /Dataset not found: \/nonexistent\/weather.csv/);
+  assert.match(done.validation.anomalies[0].message, /Dataset not found: .*\/nonexistent\/weather\.csv/);
 });
 
 test('a column that is entirely null is a validation error naming the column', async () => {
   const lines = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
-  const file = path.join(t.dataDir, 'null-wind.csv');
+  const file = path.join(t.importDir, 'null-wind.csv');
   fs.writeFileSync(file, lines.map((l, i) => { const c = l.split(','); c[4] = i === 0 ? 'wind' : ''; return c.join(','); }).join('\n'));
   const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-null', dataset: { uri: file } }) });
   const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');

@@ -103,7 +103,7 @@ test('evaluation slices metrics by season, ranks features by permutation importa
   const { SEATTLE_WEATHER } = await import('../helpers/platform');
   const seasons = ['winter', 'winter', 'spring', 'spring', 'spring', 'summer', 'summer', 'summer', 'autumn', 'autumn', 'autumn', 'winter'];
   const lines = fs.readFileSync(SEATTLE_WEATHER, 'utf8').trim().split('\n');
-  const file = path.join(t.dataDir, 'weather-seasons.csv');
+  const file = path.join(t.importDir, 'weather-seasons.csv');
   fs.writeFileSync(file, lines.map((l, i) => `${l},${i === 0 ? 'season' : seasons[Number(l.slice(5, 7)) - 1]}`).join('\n'));
 
   const request = {

@@ -26,6 +26,8 @@ export interface TestPlatform {
   url: string;
   adminToken: string;
   dataDir: string;
+  /** a folder outside the data directory that is an import root: tests write their dataset files here */
+  importDir: string;
   temporalAddress: string;
   api<T = any>(method: string, route: string, opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: T }>;
   createKey(name: string, role: 'viewer' | 'operator' | 'approver' | 'admin', owner?: string): Promise<string>;
@@ -45,12 +47,13 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
   const temporalAddress = await testTemporalAddress();
   const database = await openTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-test-'));
+  const importDir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-test-imports-'));
   const suffix = crypto.randomBytes(4).toString('hex');
   const adminToken = `test-admin-${crypto.randomBytes(12).toString('hex')}`;
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', PERENNIAL_DATA_DIR: dataDir, PERENNIAL_ADMIN_TOKEN: adminToken,
     PERENNIAL_TASK_QUEUE: `perennial-${suffix}`, PERENNIAL_TRAINING_TASK_QUEUE: `perennial-training-${suffix}`,
-    PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'error', ...env,
+    PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'error', PERENNIAL_IMPORT_ROOTS: testImportRoots(importDir), ...env,
   });
   const platform = await startPlatform(config, {
     temporalAddress, database, parts, workflowBundlePath: process.env.PERENNIAL_TEST_WORKFLOW_BUNDLE, log: () => {},
@@ -63,7 +66,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
   };
 
   return {
-    platform, config, database, url, adminToken, dataDir, temporalAddress, api,
+    platform, config, database, url, adminToken, dataDir, importDir, temporalAddress, api,
     client: createClient(url, { token: adminToken }),
     clientFor: (token) => createClient(url, { token }),
     async createKey(name, role, owner) {
@@ -91,9 +94,13 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
       await platform.stop();
       await database.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(importDir, { recursive: true, force: true });
     },
   };
 }
+
+/** The import roots of a test: the vega-datasets folder and a test's own folder of files. */
+export const testImportRoots = (...dirs: string[]) => [path.dirname(SEATTLE_WEATHER), ...dirs].join(':');
 
 /** fetch against the API as JSON, with the admin token unless another (or null) is given */
 export function apiClient(url: string, adminToken: string): TestPlatform['api'] {
