@@ -9,6 +9,7 @@ import { createDataActivities } from './data';
 import type { SourcePolicy } from './source-policy';
 import { createDeploymentActivities } from './deployment';
 import { createRegistryActivities } from './registry';
+import { createServabilityActivities } from './servability';
 import { createTrainingActivities } from './training';
 
 export interface ActivityDeps {
@@ -22,7 +23,7 @@ export interface ActivityDeps {
 
 /** Task queue `perennial`: data, registry, audit, deployment and canary analysis. */
 export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion' | 'sources'>) {
-  return { ...createDataActivities(deps), ...createRegistryActivities(deps), ...createDeploymentActivities(deps) };
+  return { ...createDataActivities(deps), ...createRegistryActivities(deps), ...createDeploymentActivities(deps), ...createServabilityActivities(deps) };
 }
 
 /** Task queue `perennial-training`: train, evaluate, and check that a model serves as it evaluated. */

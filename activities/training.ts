@@ -161,7 +161,11 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
      * Before a version takes any traffic: load it through the serving code path and send it the
      * held-out rows evaluation answered. A bundle that does not load, or answers differently, is not servable.
      */
-    async checkServability(input: { artifactKey: string; sample?: ServingSample }): Promise<{ servable: boolean; problem?: string; instances: number }> {
+    async checkServability(input: {
+      artifactKey: string; sample?: ServingSample; sampleKey?: string;
+      /** recent requests production answered (activities/servability.ts): the candidate must accept them too */
+      productionRequestsKey?: string;
+    }): Promise<{ servable: boolean; problem?: string; instances: number }> {
       await loadBackend(backend);
       let bundle: Awaited<ReturnType<typeof loadBundle>>;
       try {
@@ -170,7 +174,15 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
         return { servable: false, problem: `the model bundle could not be loaded: ${(err as Error).message.split('\n')[0]}`, instances: 0 };
       }
       try {
-        const sample = input.sample;
+        if (input.productionRequestsKey) {
+          // what production answers, the candidate must not refuse: a renamed or dropped feature shows here
+          const recent = JSON.parse((await artifacts.getBytes(input.productionRequestsKey)).toString('utf8')) as Record<string, unknown>[];
+          const replayed = predictInstances(bundle, recent);
+          if (!('outputs' in replayed)) {
+            return { servable: false, problem: `the candidate refuses requests production answers (${recent.length} recent ones replayed): ${replayed.errors[0].message}`, instances: recent.length };
+          }
+        }
+        const sample = input.sample ?? (input.sampleKey ? JSON.parse((await artifacts.getBytes(input.sampleKey)).toString('utf8')) as ServingSample : undefined);
         if (!sample?.instances.length) return { servable: true, instances: 0 };
         const answered = predictInstances(bundle, sample.instances);
         if (!('outputs' in answered)) {
@@ -239,7 +251,9 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
     const sample = await withDuckDb((conn) => readServingRows(conn, sourceSql(file, input.dataset.format, input.dataset.readOptions ?? {}),
       meta.features, { name: input.target, numeric: meta.task === 'regression' }, holdout.slice(0, SERVING_SAMPLE_ROWS)));
     const sampleRows = sample.instances.map((_, i) => i);
-    result.servingSample = { instances: sample.instances, outputs: Array.from(predict(sample.columns as Columns, sampleRows)) };
+    const servingSample: ServingSample = { instances: sample.instances, outputs: Array.from(predict(sample.columns as Columns, sampleRows)) };
+    result.servingSampleKey = `${key}/serving-sample.json`;
+    await artifacts.putBytes(result.servingSampleKey, JSON.stringify(servingSample));
 
     // slices: the same metrics for each value of each slice column
     const groupsOf = (column: string) => {

@@ -16,7 +16,7 @@ import { writeAudit } from '../db/audit';
 import { policyOf } from './routes/policy';
 import { initialStatus, startPipeline } from '../common/pipeline-start';
 import {
-  TrainingStatusSchema, type CanaryStatus, type PipelineStatus, type PipelineView, type TrainingStatus,
+  TrainingStatusSchema, type CanaryStatus, type PipelineRules, type PipelineStatus, type PipelineView, type TrainingStatus,
 } from '../common/pipeline-status';
 import type { PipelineStatusName } from '../common/vocabulary';
 import type { Config } from '../config';
@@ -118,7 +118,13 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     } else {
       status = await closedStatus(id, description);
     }
-    return { ...status, temporalUiUrl: uiUrl(id, description.runId) };
+    return { ...status, temporalUiUrl: uiUrl(id, description.runId), rules: await rulesOf(id) };
+  }
+
+  /** the approval terms, gates and canary limits the run was started with, its model's policy applied */
+  async function rulesOf(id: string): Promise<PipelineRules | null> {
+    const [row] = await db.select({ request: pipelineRuns.request }).from(pipelineRuns).where(eq(pipelineRuns.id, id));
+    return row ? { approval: row.request.approval, gates: row.request.gates, canary: row.request.canary } : null;
   }
 
   const canaryHandle = (model: string, version: number) => client.workflow.getHandle(workflowIds.canary(model, version));
@@ -185,7 +191,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       }
       try {
         const status = await handle.executeUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, { args: [{ by, comment }] });
-        return { ...status, temporalUiUrl: uiUrl(id, description.runId) };
+        return { ...status, temporalUiUrl: uiUrl(id, description.runId), rules: await rulesOf(id) };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw conflict(`Pipeline ${id} is not awaiting approval: it has ended.`);
         throw refusal(err) ?? err;

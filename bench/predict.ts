@@ -59,6 +59,7 @@ async function main() {
   let replica: ChildProcess | undefined;
   try {
     const viewer = (await api(base, token, 'POST', '/v1/api-keys', { name: 'bench-viewer', role: 'viewer' })).body.token;
+    await api(base, token, 'PUT', '/v1/models/weather/policy', { approval: { required: false } }); // the bench model needs no approver
     const started = await api(base, token, 'POST', '/v1/pipelines', {
       model: 'weather', dataset: { uri: WEATHER }, target: 'weather', features: ['precipitation', 'temp_max', 'temp_min', 'wind'], approval: { required: false },
     });

@@ -85,12 +85,17 @@ export interface EvaluationResult {
   /** permutation importance on the held-out rows: how much the primary metric worsens when a feature is shuffled */
   importance?: { feature: string; importance: number }[];
   fairness?: Record<string, FairnessReport>;
-  /** the servability check sends these instances through the serving path and expects the same outputs */
+  /** (runs before raw rows were kept out of workflow history) the sample itself */
   servingSample?: ServingSample;
+  /**
+   * the artifact holding the servability check's sample (instances it sends through the serving path,
+   * and the outputs it expects): raw rows stay in the artifact store, never in workflow history
+   */
+  servingSampleKey?: string;
 }
 
 /** What a model version keeps of its evaluation (model_versions.evaluation): the model card reads it. */
-export interface VersionEvaluation extends Omit<EvaluationResult, 'metrics' | 'championMetrics' | 'servingSample'> {
+export interface VersionEvaluation extends Omit<EvaluationResult, 'metrics' | 'championMetrics' | 'servingSample' | 'servingSampleKey'> {
   championMetrics: Metrics | null;
   championVersion: number | null;
 }

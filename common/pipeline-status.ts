@@ -4,6 +4,7 @@
  * the workflow's types are derived from them.
  */
 import { z } from '@hono/zod-openapi';
+import { PipelineRequest } from './pipeline-request';
 import {
   actorKinds, canaryModes, canaryOutcomes, columnKinds, decisions, pipelineStatuses, rejectionReasons, stageNames, stageStatuses,
 } from './vocabulary';
@@ -116,7 +117,18 @@ export const PipelineStatusSchema = z.object({
 });
 export type PipelineStatus = z.output<typeof PipelineStatusSchema>;
 
-/** The pipeline as the API shows it: its status and where to see its history. */
-export const PipelineViewSchema = PipelineStatusSchema.extend({ temporalUiUrl: z.string() }).openapi('Pipeline');
+/** What a person deciding on a pipeline is asked to approve: the approval terms, the gates and the canary limits it runs under (its model's policy applied). */
+export const PipelineRulesSchema = z.object({
+  approval: PipelineRequest.shape.approval,
+  gates: PipelineRequest.shape.gates,
+  canary: PipelineRequest.shape.canary,
+}).openapi('PipelineRules');
+export type PipelineRules = z.output<typeof PipelineRulesSchema>;
+
+/** The pipeline as the API shows it: its status, the rules it runs under, and where to see its history. */
+export const PipelineViewSchema = PipelineStatusSchema.extend({
+  temporalUiUrl: z.string(),
+  rules: PipelineRulesSchema.nullable().optional(),
+}).openapi('Pipeline');
 export type PipelineView = z.output<typeof PipelineViewSchema>;
 

@@ -13,4 +13,8 @@ export const Patches = {
   servabilityCheck: 'servability-check',
   /** the canary rollout as a child workflow (release 0.1, issue 5) */
   canaryRollout: 'canary-rollout',
+  /** every promotion takes the model's canary slot first, so promotions of a model happen one at a time, in order (release 0.2, issue 10) */
+  promotionTakesSlot: 'promotion-takes-slot',
+  /** the servability check also replays recent production requests (release 0.2, issue 10) */
+  replayProductionRequests: 'replay-production-requests',
 } as const;

@@ -15,7 +15,7 @@ import { ErrorTypes, workflowIds } from '../common/names';
 import type { PipelineInput } from '../common/pipeline-start';
 import type { PipelineStatus } from '../common/pipeline-status';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
-import { committing, evaluating, ingesting, recordkeeping, training as trainingOn } from './activity-options';
+import { committing, evaluating, ingesting, recordkeeping, training as trainingOn, waitingForCanarySlot } from './activity-options';
 import { approvalDesk } from './approval';
 import { canaryRollout } from './canary';
 import { failureMessage } from './failures';
@@ -31,6 +31,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   const commits = proxyActivities<OrchestrationActivities>(committing);
   const training = proxyActivities<TrainingActivities>(trainingOn(input.trainingTaskQueue, input.trainingHeartbeatTimeout));
   const judging = proxyActivities<TrainingActivities>(evaluating(input.trainingTaskQueue));
+  const slot = proxyActivities<OrchestrationActivities>(waitingForCanarySlot);
   const run = trackRun(input, (status) => records.recordPipelineOutcome({ pipelineId: status.id, status: status.status, reason: status.reason ?? undefined, outcome: status }));
   const { status, stage, finish } = run;
   const desk = approvalDesk(input, status);
@@ -63,7 +64,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
     status.metrics = evaluation.metrics;
     status.championMetrics = evaluation.championMetrics ?? null;
 
-    const { metrics, servingSample: _sample, ...evaluated } = evaluation;
+    const { metrics, servingSample: _sample, servingSampleKey: _sampleKey, ...evaluated } = evaluation;
     const { version } = await records.registerCandidate({
       pipelineId, runId: status.runId, model: spec.model, task: report.task, datasetHash: dataset.hash, target: spec.target,
       features: report.features.map((f) => f.name), params: trainedParams(spec, trained), metrics,
@@ -89,7 +90,12 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     // before any traffic: the version loads through the serving code path and answers as it evaluated
     if (patched(Patches.servabilityCheck)) {
-      const check = await stage('servability', () => judging.checkServability({ artifactKey: trained.artifactKey, sample: evaluation.servingSample }));
+      const check = await stage('servability', async () => {
+        const production = patched(Patches.replayProductionRequests) ? await records.sampleProductionRequests({ pipelineId, model: spec.model }) : null;
+        return judging.checkServability({
+          artifactKey: trained.artifactKey, sample: evaluation.servingSample, sampleKey: evaluation.servingSampleKey, productionRequestsKey: production?.key,
+        });
+      });
       status.servability = check;
       if (!check.servable) {
         await records.rejectVersion({ pipelineId, runId: status.runId, model: spec.model, version, reason: 'servability', details: check });
@@ -119,7 +125,11 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       }
     }
 
-    await stage('promote', () => commits.promoteVersion({ pipelineId, runId: status.runId, model: spec.model, version, ...(promotion ?? { actor }) }));
+    await stage('promote', async () => {
+      // one promotion of a model at a time, through its canary slot: an older canary that passes later cannot overwrite this one
+      if (patched(Patches.promotionTakesSlot)) await slot.claimCanarySlot({ model: spec.model, version, workflowId: pipelineId });
+      await commits.promoteVersion({ pipelineId, runId: status.runId, model: spec.model, version, ...(promotion ?? { actor }) });
+    });
     return await finish('completed');
   } catch (err) {
     if (isCancellation(err)) {

@@ -12,7 +12,10 @@ import { SEATTLE_WEATHER, startTestPlatform, weatherRequest, type TestPlatform }
 const MAX_UPLOAD = 100_000;
 let t: TestPlatform;
 // a global body limit far below the file's size: uploads are not held to it
-before(async () => { t = await startTestPlatform({ PERENNIAL_MAX_UPLOAD_BYTES: String(MAX_UPLOAD), PERENNIAL_MAX_BODY_BYTES: '4096' }); });
+before(async () => {
+  t = await startTestPlatform({ PERENNIAL_MAX_UPLOAD_BYTES: String(MAX_UPLOAD), PERENNIAL_MAX_BODY_BYTES: '4096' });
+  await t.allowUnapproved('weather-upload');
+});
 after(async () => { await t?.stop(); });
 
 const seattle = fs.readFileSync(SEATTLE_WEATHER);

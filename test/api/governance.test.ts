@@ -8,7 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { SystemActors } from '../../common/actors';
 import { reconcileCanaries } from '../../db/canary-lease';
 import { makeProduction } from '../../db/deployments';
-import { auditEvents, models, modelVersions, pipelineRuns } from '../../db/schema';
+import { auditEvents, models, modelVersions, pipelineRuns, predictions } from '../../db/schema';
 import { workflowIsRunning } from '../../platform/canary-reconciler';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
@@ -95,6 +95,9 @@ test('every field that would loosen the policy is refused 403 naming it; what ti
 
   const tighter = await start(weatherRequest({ model: 'strict', gates: { minMetrics: { accuracy: 0.6 } }, canary: { stepDuration: '5m', maxLatencyRatio: 1.2 } }));
   assert.equal(tighter.status, 202, JSON.stringify(tighter.body));
+  const view = await t.api('GET', `/v1/pipelines/${tighter.body.id}`, { token: viewer });
+  assert.equal(view.body.rules.gates.minMetrics.accuracy, 0.6, 'an approver sees the rules the pipeline runs under');
+  assert.equal(view.body.rules.canary.maxLatencyRatio, 1.2);
   await t.api('POST', `/v1/pipelines/${tighter.body.id}/cancel`, { token: olivia });
   const [run] = await t.database.db.select().from(pipelineRuns).where(eq(pipelineRuns.id, tighter.body.id));
   const spec = run.request;
@@ -157,6 +160,25 @@ test('cancelling a pipeline during its canary needs the approver role; it rolls 
   assert.equal(cancel.pipelineId, second.body.id);
   assert.equal((cancel.details as any).stage, 'canary');
   canaryModel = { name, production: done.modelVersion, cancelled: rolling.modelVersion };
+});
+
+test('a candidate that would refuse what production is asked (a feature dropped) is not servable, before any traffic', async () => {
+  const { name } = canaryModel;
+  const day = { date: '2015-06-01', precipitation: 0, temp_max: 24.4, temp_min: 13.9, wind: 3.1 };
+  const answered = await t.api('POST', `/v1/models/${name}:predict`, { token: viewer, body: { instances: [day, { ...day, wind: 5 }] } });
+  assert.equal(answered.status, 200, JSON.stringify(answered.body));
+  // the prediction log writes off the request path: wait until production's answers are in it
+  for (let i = 0; i < 600; i++) {
+    const logged = await t.database.db.select().from(predictions).where(eq(predictions.modelName, name));
+    if (logged.length >= 2) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const started = await start(weatherRequest({ model: name, approval: { required: false }, features: ['precipitation', 'temp_max', 'temp_min'] }));
+  const ended = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(ended.status, 'rejected', JSON.stringify(ended));
+  assert.equal(ended.reason, 'servability');
+  assert.match(ended.servability.problem, /refuses requests production answers/);
+  assert.equal((await t.api('GET', `/v1/models/${name}`, { token: viewer })).body.productionVersion, canaryModel.production);
 });
 
 /** a canary whose workflow is gone (terminated, or lost to a bug before it could roll back) */

@@ -24,6 +24,7 @@ const predict = (instances: unknown, opts: { token?: string; model?: string } = 
 before(async () => {
   // at most 1e6 multiply-adds a request: a few thousand instances of the small weather network
   t = await startTestPlatform({ PERENNIAL_PREDICT_MAX_COST: '1000000' });
+  await t.allowUnapproved('weather');
   viewer = await t.createKey('vera', 'viewer');
   deployment = createDeploymentActivities({ db: t.database.db });
   const first = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false } }) });
@@ -130,6 +131,7 @@ test('a model name that could not exist is a 400, and names that do not exist ar
 });
 
 test('when the canary refuses what production accepts, production answers and the refusal counts against the canary', async () => {
+  await deployment.claimCanarySlot({ model: 'weather', version: 2 });
   await deployment.setCanaryWeight({ pipelineId: 'test-refusals', model: 'weather', version: 2, weight: 100, mode: 'split', step: 100 });
   // until this replica follows the change (NOTIFY): every request then meets the canary, which refuses "date"
   const refusal = await until('a canary refusal is logged', async () => {

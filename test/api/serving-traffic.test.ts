@@ -29,7 +29,11 @@ before(async () => {
 });
 after(async () => { await t?.stop(); });
 
-const setWeight = (weight: number) => deployment.setCanaryWeight({ pipelineId: 'test-split', model: 'weather', version: 2, weight, mode: 'split', step: weight });
+/** v2 takes the canary slot (as its rollout would), then this share of traffic */
+const setWeight = async (weight: number) => {
+  await deployment.claimCanarySlot({ model: 'weather', version: 2 });
+  await deployment.setCanaryWeight({ pipelineId: 'test-split', model: 'weather', version: 2, weight, mode: 'split', step: weight });
+};
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
   // a guard against a hung test, not a timing assertion

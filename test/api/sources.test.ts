@@ -100,6 +100,7 @@ test('a host name that resolves to loopback passes the API but is refused by the
 test('PERENNIAL_ALLOW_PRIVATE_SOURCES=true lets a pipeline read from this machine', async () => {
   const open = await startTestPlatform({ PERENNIAL_ALLOW_PRIVATE_SOURCES: 'true' });
   try {
+    await open.allowUnapproved('weather-local-http');
     const started = await open.api('POST', '/v1/pipelines', {
       body: weatherRequest({ model: 'weather-local-http', dataset: { uri: `http://127.0.0.1:${port}/weather.csv` }, approval: { required: false } }),
     });

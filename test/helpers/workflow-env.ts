@@ -103,6 +103,7 @@ export function baseOrchestrationMocks() {
     async rejectVersion() {},
     async promoteVersion() {},
     async claimCanarySlot() {},
+    async sampleProductionRequests() { return null; },
     async setCanaryWeight() {},
     async rollBackCanary() {},
     async analyseCanary() { return canaryAnalysis(); },
