@@ -9,7 +9,9 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { authenticate, createKeyCache } from './auth';
+import { forLog } from '../common/text';
 import { ApiError, errorBody, handleError } from './errors';
+import { checkJsonBody } from './json-body-check';
 import { createMetrics, type Metrics } from './metrics';
 import { createPipelineService } from './pipelines';
 import { newRouter } from './router';
@@ -53,12 +55,18 @@ export function createApp({ config, database, client, server, metrics = createMe
   const { db } = database;
   const app = newRouter();
   app.onError(handleError);
-  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${forLog(c.req.method, 16)} ${forLog(c.req.path)}.`), 404));
   app.use('*', metrics.middleware);
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('x-content-type-options', 'nosniff');
+  });
   const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${config.maxBodyBytes} bytes.`);
   const limit = bodyLimit({ maxSize: config.maxBodyBytes, onError: () => { throw tooLarge(); } });
-  // predict reads its body straight from the socket, with the same limit
-  app.use('*', (c, next) => (c.req.path.endsWith(':predict') ? next() : limit(c, next)));
+  // predict reads its body straight from the socket, with the same limit and checks
+  const isPredict = (path: string) => path.endsWith(':predict');
+  app.use('*', (c, next) => (isPredict(c.req.path) ? next() : limit(c, next)));
+  app.use('*', (c, next) => (isPredict(c.req.path) ? next() : checkJsonBody(c, next)));
 
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   const keyCache = createKeyCache(keyCacheMs);

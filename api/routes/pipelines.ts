@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { PipelineRequest } from '../../common/pipeline-request';
 import { CanaryStatusSchema, PipelineViewSchema } from '../../common/pipeline-status';
 import { DecisionRequest, PipelineStarted } from '../../common/resources';
+import { SafeText } from '../../common/text';
 import { pipelineStatuses } from '../../common/vocabulary';
 import { requireRole } from '../auth';
 import { validationError } from '../errors';
@@ -67,7 +68,7 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
       method: 'get', path: '/', tags: ['pipelines'], summary: 'List pipelines, newest first',
       request: {
         query: z.object({
-          model: z.string().optional(),
+          model: SafeText.max(300).optional(),
           status: z.enum(pipelineStatuses).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),
