@@ -81,6 +81,22 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
   };
 }
 
+/**
+ * One fixed bearer token (a scraper's, for /metrics), compared as sha256 digests in constant time;
+ * no token configured: open.
+ */
+export function requireBearer(token: string | undefined, what: string): MiddlewareHandler {
+  if (!token) return (_c, next) => next();
+  const expected = Buffer.from(hashToken(token));
+  return async (c, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    if (!match || !crypto.timingSafeEqual(Buffer.from(hashToken(match[1])), expected)) {
+      throw new ApiError(401, 'unauthorized', `${what} needs "Authorization: Bearer <token>" with its own token.`);
+    }
+    return next();
+  };
+}
+
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const p = c.get('principal');

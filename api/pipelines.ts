@@ -10,6 +10,7 @@ import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Principal } from '../common/domain';
 import { ErrorTypes, workflowIds, WORKFLOW_TYPES } from '../common/names';
 import type { PipelineSpec } from '../common/pipeline-request';
+import { mapBounded } from '../common/map-bounded';
 import { initialStatus, startPipeline } from '../common/pipeline-start';
 import {
   TrainingStatusSchema, type CanaryStatus, type PipelineStatus, type PipelineView, type TrainingStatus,
@@ -71,6 +72,13 @@ function unrecordedEnd(id: string, description: WorkflowExecutionDescription, ro
   };
 }
 
+/** the most rows GET /v1/pipelines answers with */
+export const MAX_LIST_LIMIT = 100;
+const LIVE_STATUS_CONCURRENCY = 8;
+/** a query waits for a worker to replay the workflow; with none polling it would wait 30 s */
+const LIVE_STATUS_DEADLINE_MS = 5_000;
+export const LIVE_STATUS_UNAVAILABLE = 'live status unavailable';
+
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
   const uiUrl = (id: string, runId: string) =>
     `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(id)}/${encodeURIComponent(runId)}/history`;
@@ -114,6 +122,15 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     return { ...status, temporalUiUrl: uiUrl(id, description.runId) };
   }
 
+  /** A run in flight that Temporal cannot answer for now (the worker is down): what its start record knows, marked as such. */
+  function liveStatusUnavailable(row: PipelineRun): PipelineView {
+    const start = initialStatus({
+      id: row.id, runId: row.runId, model: row.modelName, task: row.request.task, approvalRequired: row.request.approval.required,
+      startedBy: row.startedBy, startedAt: row.createdAt,
+    });
+    return { ...start, status: row.status, error: LIVE_STATUS_UNAVAILABLE, temporalUiUrl: uiUrl(row.id, row.runId) };
+  }
+
   const canaryHandle = (model: string, version: number) => client.workflow.getHandle(workflowIds.canary(model, version));
 
   return {
@@ -150,15 +167,17 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       if (filter.status && !inFlight) where.push(eq(pipelineRuns.status, filter.status));
       if (filter.status && inFlight) where.push(eq(pipelineRuns.status, 'running'));
       const rows = await db.select().from(pipelineRuns).where(where.length ? and(...where) : undefined)
-        .orderBy(desc(pipelineRuns.createdAt)).limit(filter.limit);
-      const items = await Promise.all(rows.map(async (row): Promise<PipelineView | null> => {
+        .orderBy(desc(pipelineRuns.createdAt)).limit(Math.min(filter.limit, MAX_LIST_LIMIT));
+      // each live row costs Temporal a describe and a query (a workflow replay): a few at a time
+      const items = await mapBounded(rows, LIVE_STATUS_CONCURRENCY, async (row): Promise<PipelineView | null> => {
         if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId) };
         try {
-          return await get(row.id);
-        } catch {
-          return null; // gone from Temporal (retention) before recording its end
+          return await client.withDeadline(Date.now() + LIVE_STATUS_DEADLINE_MS, () => get(row.id));
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) return null; // gone from Temporal (retention) before recording its end
+          return liveStatusUnavailable(row);
         }
-      }));
+      });
       return items.filter((i): i is PipelineView => i !== null && (!filter.status || i.status === filter.status));
     },
 

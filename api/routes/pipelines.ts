@@ -7,7 +7,7 @@ import { pipelineStatuses } from '../../common/vocabulary';
 import { requireRole } from '../auth';
 import { validationError } from '../errors';
 import type { Metrics } from '../metrics';
-import type { PipelineService } from '../pipelines';
+import { MAX_LIST_LIMIT, type PipelineService } from '../pipelines';
 import { errorResponses, json, newRouter, pathParam } from '../router';
 
 const IdParam = z.object({ id: pathParam('id', z.string().min(1).max(300)) });
@@ -60,7 +60,7 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
       const headers = IdempotencyHeader.safeParse({ 'idempotency-key': c.req.header('idempotency-key') });
       if (!headers.success) throw validationError(headers.error.issues);
       const started = await service.start(spec, c.get('principal'), headers.data['idempotency-key']);
-      metrics.pipelinesStarted.inc({ model: spec.model });
+      metrics.pipelinesStarted.inc();
       return c.json(started, 202);
     })
 
@@ -70,7 +70,7 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
         query: z.object({
           model: SafeText.max(300).optional(),
           status: z.enum(pipelineStatuses).optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(50),
+          limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
         }),
       },
       responses: { 200: json(z.object({ items: z.array(PipelineViewSchema) }), 'Pipelines'), ...errorResponses(400, 401) },
