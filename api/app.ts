@@ -4,6 +4,7 @@
  * The routes are chained, so `AppType` carries every route's input and output: client/ derives
  * the typed client from it.
  */
+import type { HttpBindings } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
@@ -53,17 +54,22 @@ export function createApp({ config, database, client, server, metrics = createMe
   app.use('*', async (c, next) => {
     await next();
     c.header('x-content-type-options', 'nosniff');
+    // a body left unread (refused before it was read: 401, 404, 413) is drained for a moment, then the
+    // socket is dropped; saying so keeps a keep-alive client from sending its next request into that socket
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const hasBody = (incoming?.headers['content-length'] ?? '0') !== '0' || incoming?.headers['transfer-encoding'] !== undefined;
+    if (incoming && hasBody && !incoming.readableEnded) c.header('connection', 'close');
   });
   const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${config.maxBodyBytes} bytes.`);
   const limit = bodyLimit({ maxSize: config.maxBodyBytes, onError: () => { throw tooLarge(); } });
   // predict reads its body straight from the socket, with the same limit and checks
   const isPredict = (path: string) => path.endsWith(':predict');
   app.use('*', (c, next) => (isPredict(c.req.path) ? next() : limit(c, next)));
-  app.use('*', (c, next) => (isPredict(c.req.path) ? next() : checkJsonBody(c, next)));
 
   app.get('/metrics', requireBearer(config.metricsToken, 'GET /metrics'), async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   const keyCache = createKeyCache(keyCacheMs);
   app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
+  app.use('*', (c, next) => (isPredict(c.req.path) ? next() : checkJsonBody(c, next)));
   addPredictRoute(app, server, config.maxBodyBytes, tooLarge);
 
   const routes = app

@@ -4,6 +4,7 @@
  * runs all three; the production entry points run one each.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import { answerClientErrors } from '../api/client-errors';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { Gauge } from 'prom-client';
@@ -137,6 +138,7 @@ export async function startPlatform(config: Config, opts: {
         apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`;
         resolve();
       });
+      answerClientErrors(server);
     });
   }
 
