@@ -9,8 +9,8 @@ import path from 'node:path';
 export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin-token');
 export const newAdminToken = () => `pk_admin_${crypto.randomBytes(24).toString('base64url')}`;
 
-/** enough to tell two tokens apart, too little to use */
-export const maskToken = (token: string) => `${token.slice(0, 8)}…`;
+/** enough to tell two tokens apart (the fixed "pk_admin_" and 3 random characters), far too little to use */
+export const maskToken = (token: string) => `${token.slice(0, 12)}…`;
 
 /** Writes a token, replacing any earlier one in one step (a reader never sees half a file). */
 export function writeAdminToken(dataDir: string, token: string): string {

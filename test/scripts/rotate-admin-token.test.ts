@@ -27,7 +27,7 @@ test('rotating writes a new token to the 0600 file, prints it masked and says a 
   assert.notEqual(rotated, first.token);
   assert.equal(fs.statSync(first.file).mode & 0o777, 0o600);
   assert.ok(!res.stdout.includes(rotated), 'the new token itself is not printed');
-  assert.match(res.stdout, new RegExp(`${rotated.slice(0, 8)}…`));
+  assert.ok(res.stdout.includes(`${rotated.slice(0, 12)}…`), res.stdout);
   assert.match(res.stdout, /restart/);
   assert.equal(readOrCreateAdminToken(dataDir).generated, false, 'the next start reads the rotated token');
 });
