@@ -36,6 +36,7 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PERENNIAL_DATA_DIR: z.string().default('.data'),
   PERENNIAL_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PERENNIAL_METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_CLI: z.string().optional(),
@@ -72,6 +73,8 @@ export interface Config {
   dataDir: string;
   artifactsDir: string;
   adminToken?: string;
+  /** when set, GET /metrics needs it as a bearer token */
+  metricsToken?: string;
   temporal: {
     /** undefined: `npm start` runs its own dev server */
     address?: string;
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     artifactsDir: path.join(dataDir, 'artifacts'),
     adminToken: e.PERENNIAL_ADMIN_TOKEN,
+    metricsToken: e.PERENNIAL_METRICS_TOKEN || undefined,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

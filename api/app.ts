@@ -4,14 +4,17 @@
  * The routes are chained, so `AppType` carries every route's input and output: client/ derives
  * the typed client from it.
  */
+import type { HttpBindings } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
 import { LocalArtifactStore, type ArtifactStore } from '../db/artifacts';
 import type { Database } from '../db/client';
-import { authenticate, createKeyCache } from './auth';
+import { authenticate, createKeyCache, requireBearer } from './auth';
+import { forLog } from '../common/text';
 import { ApiError, errorBody, handleError } from './errors';
+import { checkJsonBody } from './json-body-check';
 import { createMetrics, type Metrics } from './metrics';
 import { createPipelineService } from './pipelines';
 import { newRouter } from './router';
@@ -34,51 +37,58 @@ export interface AppDeps {
   metrics?: Metrics;
   /** where uploads are stored (default: the local store under the data directory, as the workers use it) */
   artifacts?: ArtifactStore;
+  /** whether the Workers this process runs are still running (absent: it runs none); /readyz reports it */
+  workersRunning?: () => boolean;
   /** how long a looked-up API key is trusted before it is read again (default 5 s) */
   keyCacheMs?: number;
 }
 
-/** Whether Temporal and the database answer within 3 s, each named when it does not. */
-async function readiness(checks: Record<'temporal' | 'database', () => Promise<unknown>>) {
-  const check = async (fn: () => Promise<unknown>) => {
-    try {
-      await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000))]);
-      return { ok: true as const };
-    } catch (err) {
-      return { ok: false as const, error: (err as Error).message.split('\n')[0] };
-    }
-  };
-  const [temporal, database] = await Promise.all([check(checks.temporal), check(checks.database)]);
-  const down: string[] = [];
-  if (!temporal.ok) down.push('temporal');
-  if (!database.ok) down.push('database');
-  return { status: down.length ? 'unavailable' : 'ready', down, checks: { temporal, database } };
+/** Whether Temporal and the database each answer within 3 s: booleans only, no error text or address. */
+async function readiness(checks: Record<'temporal' | 'database', () => Promise<unknown>>, workersRunning?: () => boolean) {
+  const answers = (fn: () => Promise<unknown>) => new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 3000);
+    Promise.resolve().then(fn).then(() => resolve(true), () => resolve(false)).finally(() => clearTimeout(timer));
+  });
+  const [temporal, database] = await Promise.all([answers(checks.temporal), answers(checks.database)]);
+  // a Worker in this process that stopped with an error serves nothing: not ready
+  return { temporal, database, ...(workersRunning ? { workers: workersRunning() } : {}) };
 }
 
 export function createApp({
-  config, database, client, server, metrics = createMetrics(), keyCacheMs, artifacts = new LocalArtifactStore(config.artifactsDir),
+  config, database, client, server, metrics = createMetrics(), keyCacheMs, artifacts = new LocalArtifactStore(config.artifactsDir), workersRunning,
 }: AppDeps) {
   const { db } = database;
   const app = newRouter();
   app.onError(handleError);
-  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${forLog(c.req.method, 16)} ${forLog(c.req.path)}.`), 404));
   app.use('*', metrics.middleware);
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('x-content-type-options', 'nosniff');
+    // a body left unread (refused before it was read: 401, 404, 413) is drained for a moment, then the
+    // socket is dropped; saying so keeps a keep-alive client from sending its next request into that socket
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const hasBody = (incoming?.headers['content-length'] ?? '0') !== '0' || incoming?.headers['transfer-encoding'] !== undefined;
+    if (incoming && hasBody && !incoming.readableEnded) c.header('connection', 'close');
+  });
   const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${config.maxBodyBytes} bytes.`);
   const limit = bodyLimit({ maxSize: config.maxBodyBytes, onError: () => { throw tooLarge(); } });
-  // predict reads its body straight from the socket, with the same limit; an upload streams to disk under its own
-  const ownLimit = (c: Context) => c.req.path.endsWith(':predict') || (c.req.method === 'POST' && c.req.path === UPLOAD_PATH);
+  // predict reads its body straight from the socket, with the same limit and checks; an upload streams to disk under its own
+  const isPredict = (path: string) => path.endsWith(':predict');
+  const ownLimit = (c: Context) => isPredict(c.req.path) || (c.req.method === 'POST' && c.req.path === UPLOAD_PATH);
   app.use('*', (c, next) => (ownLimit(c) ? next() : limit(c, next)));
 
-  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.get('/metrics', requireBearer(config.metricsToken, 'GET /metrics'), async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   const keyCache = createKeyCache(keyCacheMs);
   app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
+  app.use('*', (c, next) => (isPredict(c.req.path) ? next() : checkJsonBody(c, next)));
   addPredictRoute(app, server, config.maxBodyBytes, tooLarge);
 
   const routes = app
     .get('/healthz', (c) => c.json({ status: 'ok' }, 200))
     .get('/readyz', async (c) => {
-      const body = await readiness({ temporal: () => client.workflowService.getSystemInfo({}), database: () => database.ping() });
-      return c.json(body, body.down.length ? 503 : 200);
+      const body = await readiness({ temporal: () => client.workflowService.getSystemInfo({}), database: () => database.ping() }, workersRunning);
+      return c.json(body, body.temporal && body.database && body.workers !== false ? 200 : 503);
     })
     .route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics))
     .route('/v1/models', modelRoutes(db, server.refresh))

@@ -22,22 +22,32 @@ export const BOOTSTRAP_ADMIN: Principal = { keyId: 'bootstrap-admin', name: 'boo
  * to authenticate. A revocation clears this replica's cache at once; other replicas within KEY_CACHE_MS.
  */
 export const KEY_CACHE_MS = 5_000;
-export function createKeyCache(ttlMs = KEY_CACHE_MS) {
+/** how long a key seen before is still accepted while the database cannot be reached: a revocation elsewhere wins after this */
+export const KEY_STALE_MAX_MS = 5 * 60_000;
+
+export function createKeyCache(ttlMs = KEY_CACHE_MS, { staleMaxMs = KEY_STALE_MAX_MS, now = Date.now } = {}) {
   const keys = new Map<string, { principal: Principal; at: number }>();
+  // bumped by every forget(): a lookup that began before a revocation must not cache what it read
+  let generation = 0;
   return {
     get(hash: string) {
       const hit = keys.get(hash);
-      return hit && Date.now() - hit.at < ttlMs ? hit.principal : undefined;
+      return hit && now() - hit.at < ttlMs ? hit.principal : undefined;
     },
-    /** a key seen before, however long ago: used only while the database cannot be reached */
+    /** a key seen within staleMaxMs: used only while the database cannot be reached */
     stale(hash: string) {
-      return keys.get(hash)?.principal;
+      const hit = keys.get(hash);
+      return hit && now() - hit.at < staleMaxMs ? hit.principal : undefined;
     },
-    set(hash: string, principal: Principal) {
+    /** taken before reading a key row, and handed to set() with what was read */
+    generation: () => generation,
+    set(hash: string, principal: Principal, readAtGeneration: number) {
+      if (readAtGeneration !== generation) return;
       if (keys.size > 10_000) keys.clear();
-      keys.set(hash, { principal, at: Date.now() });
+      keys.set(hash, { principal, at: now() });
     },
     forget(keyId: string) {
+      generation++;
       for (const [hash, v] of keys) if (v.principal.keyId === keyId) keys.delete(hash);
     },
   };
@@ -62,21 +72,38 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
       return next();
     }
     let rows: { id: string; name: string; role: Role; owner: string; mintedBy: string | null }[];
+    const generation = cache.generation();
     try {
       rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, owner: apiKeys.owner, mintedBy: apiKeys.createdByOwner }).from(apiKeys)
         .where(and(eq(apiKeys.tokenHash, hash), isNull(apiKeys.revokedAt)));
     } catch (err) {
       // the database is unreachable: a key that was valid moments ago still is (predictions go on)
       const stale = cache.stale(hash);
-      if (!stale) throw new ApiError(503, 'unavailable', `API keys cannot be checked now: the database does not answer (${(err as Error).message.split('\n')[0]}).`);
+      if (!stale) throw new ApiError(503, 'unavailable', 'API keys cannot be checked now: the database does not answer.');
       c.set('principal', stale);
       return next();
     }
     if (!rows.length) throw new ApiError(401, 'unauthorized', 'Unknown or revoked token.');
     const [k] = rows;
     const principal: Principal = { keyId: k.id, name: k.name, role: k.role, owner: k.owner, mintedBy: k.mintedBy };
-    cache.set(hash, principal);
+    cache.set(hash, principal, generation);
     c.set('principal', principal);
+    return next();
+  };
+}
+
+/**
+ * One fixed bearer token (a scraper's, for /metrics), compared as sha256 digests in constant time;
+ * no token configured: open.
+ */
+export function requireBearer(token: string | undefined, what: string): MiddlewareHandler {
+  if (!token) return (_c, next) => next();
+  const expected = Buffer.from(hashToken(token));
+  return async (c, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    if (!match || !crypto.timingSafeEqual(Buffer.from(hashToken(match[1])), expected)) {
+      throw new ApiError(401, 'unauthorized', `${what} needs "Authorization: Bearer <token>" with its own token.`);
+    }
     return next();
   };
 }

@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { forLog } from '../common/text';
 
 export class ApiError extends Error {
   constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details?: unknown) {
@@ -30,21 +31,23 @@ export function handleError(err: Error, c: Context) {
       : status === 415 ? 'The body must be JSON, sent with "Content-Type: application/json".' : err.message || 'Bad request.';
     return c.json(errorBody(code, message), status);
   }
-  console.error(`[api] unexpected error on ${c.req.method} ${c.req.path}:`, err);
+  // the path as sent (still percent-encoded), so a %0A cannot start a forged log line
+  console.error(`[api] unexpected error on ${forLog(c.req.method, 16)} ${forLog(new URL(c.req.url).pathname)}:`, err);
   return c.json(errorBody('internal', 'An unexpected error occurred; it has been logged.'), 500);
 }
 
 /** the most problems a 400 describes: an answer must not grow with what a request repeats */
 export const MAX_ERROR_DETAILS = 20;
+/** a field name as the caller sent it, cut short: an answer never echoes a megabyte of key */
+const fieldName = (parts: PropertyKey[]) => parts.map((p) => { const s = String(p); return s.length > 64 ? `${s.slice(0, 64)}…` : s; }).join('.');
 
 /** zod issues -> "field.path: message", so a 400 names the offending field (the first MAX_ERROR_DETAILS, and how many more). */
 export function validationError(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[] }[]) {
   const all = issues.flatMap((i) => {
-    const base = i.path.map(String);
     if (i.code === 'unrecognized_keys' && i.keys?.length) {
-      return i.keys.map((k) => ({ field: [...base, k].join('.'), message: 'unknown field' }));
+      return i.keys.map((k) => ({ field: fieldName([...i.path, k]), message: 'unknown field' }));
     }
-    return [{ field: base.join('.') || '(body)', message: i.message }];
+    return [{ field: fieldName(i.path) || '(body)', message: i.message.length > 300 ? `${i.message.slice(0, 300)}…` : i.message }];
   });
   const details = all.slice(0, MAX_ERROR_DETAILS);
   const more = all.length > details.length ? ` (and ${all.length - details.length} more)` : '';

@@ -16,8 +16,9 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   });
   const pipelinesStarted = new client.Counter({
-    name: 'perennial_pipelines_started_total', help: 'Pipelines started through the API, by model',
-    labelNames: ['model'] as const, registers: [registry],
+    // no model label: a caller could otherwise add a series per model name it invents
+    name: 'perennial_pipelines_started_total', help: 'Pipelines started through the API',
+    registers: [registry],
   });
 
   const predictions = new client.Counter({

@@ -14,6 +14,7 @@ import { applyPolicy } from '../common/policy';
 import { mayDecide, personActor } from '../common/actors';
 import { writeAudit } from '../db/audit';
 import { policyOf } from './routes/policy';
+import { mapBounded } from '../common/map-bounded';
 import { initialStatus, startPipeline } from '../common/pipeline-start';
 import {
   TrainingStatusSchema, type CanaryStatus, type PipelineRules, type PipelineStatus, type PipelineView, type TrainingStatus,
@@ -77,6 +78,15 @@ function unrecordedEnd(id: string, description: WorkflowExecutionDescription, ro
   };
 }
 
+/** the most rows GET /v1/pipelines answers with */
+export const MAX_LIST_LIMIT = 100;
+const LIVE_STATUS_CONCURRENCY = 8;
+/** a query waits for a worker to replay the workflow; with none polling it would wait 30 s */
+const LIVE_STATUS_DEADLINE_MS = 5_000;
+export const LIVE_STATUS_UNAVAILABLE = 'live status unavailable';
+
+const rulesFrom = (spec: PipelineSpec): PipelineRules => ({ approval: spec.approval, gates: spec.gates, canary: spec.canary });
+
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
   const sources = sourcePolicyOf(config);
   const uiUrl = (id: string, runId: string) =>
@@ -124,7 +134,16 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
   /** the approval terms, gates and canary limits the run was started with, its model's policy applied */
   async function rulesOf(id: string): Promise<PipelineRules | null> {
     const [row] = await db.select({ request: pipelineRuns.request }).from(pipelineRuns).where(eq(pipelineRuns.id, id));
-    return row ? { approval: row.request.approval, gates: row.request.gates, canary: row.request.canary } : null;
+    return row ? rulesFrom(row.request) : null;
+  }
+
+  /** A run in flight that Temporal cannot answer for now (the worker is down): what its start record knows, marked as such. */
+  function liveStatusUnavailable(row: PipelineRun): PipelineView {
+    const start = initialStatus({
+      id: row.id, runId: row.runId, model: row.modelName, task: row.request.task, approvalRequired: row.request.approval.required,
+      startedBy: row.startedBy, startedAt: row.createdAt,
+    });
+    return { ...start, status: row.status, error: LIVE_STATUS_UNAVAILABLE, temporalUiUrl: uiUrl(row.id, row.runId) };
   }
 
   const canaryHandle = (model: string, version: number) => client.workflow.getHandle(workflowIds.canary(model, version));
@@ -172,15 +191,17 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       if (filter.status && !inFlight) where.push(eq(pipelineRuns.status, filter.status));
       if (filter.status && inFlight) where.push(eq(pipelineRuns.status, 'running'));
       const rows = await db.select().from(pipelineRuns).where(where.length ? and(...where) : undefined)
-        .orderBy(desc(pipelineRuns.createdAt)).limit(filter.limit);
-      const items = await Promise.all(rows.map(async (row): Promise<PipelineView | null> => {
-        if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId) };
+        .orderBy(desc(pipelineRuns.createdAt)).limit(Math.min(filter.limit, MAX_LIST_LIMIT));
+      // each live row costs Temporal a describe and a query (a workflow replay): a few at a time
+      const items = await mapBounded(rows, LIVE_STATUS_CONCURRENCY, async (row): Promise<PipelineView | null> => {
+        if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId), rules: rulesFrom(row.request) };
         try {
-          return await get(row.id);
-        } catch {
-          return null; // gone from Temporal (retention) before recording its end
+          return await client.withDeadline(Date.now() + LIVE_STATUS_DEADLINE_MS, () => get(row.id));
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) return null; // gone from Temporal (retention) before recording its end
+          return liveStatusUnavailable(row);
         }
-      }));
+      });
       return items.filter((i): i is PipelineView => i !== null && (!filter.status || i.status === filter.status));
     },
 

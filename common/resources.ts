@@ -79,8 +79,8 @@ export const DatasetUploaded = DatasetSchema.extend({
 }).openapi('DatasetUploaded');
 
 const FeedbackItem = z.object({
-  predictionId: z.string().min(1).max(100),
-  label: z.string().max(1000).optional(),
+  predictionId: SafeText.min(1).max(100),
+  label: SafeText.max(1000).optional(),
   value: z.number().finite().optional(),
 }).strict().refine((i) => (i.label === undefined) !== (i.value === undefined), {
   message: 'give the true label (classification) or value (regression), not both', path: ['label'],
@@ -94,6 +94,6 @@ export const FeedbackAccepted = z.object({
 }).openapi('FeedbackAccepted');
 
 export const RollbackRequest = z.object({
-  toVersion: z.number().int().min(1).optional().openapi({ description: 'default: the previous production version' }),
-  comment: z.string().max(10_000).optional(),
+  toVersion: z.number().int().min(1).max(2_147_483_647).optional().openapi({ description: 'default: the previous production version' }),
+  comment: SafeMultilineText.max(10_000).optional(),
 }).strict().openapi('Rollback');

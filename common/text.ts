@@ -27,3 +27,18 @@ export const SafeMultilineText = z.string().superRefine((s, ctx) => {
   const problem = textProblem(s, { multiline: true });
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+
+/** the refinement SafeText applies, for a schema that is not a plain string (a path parameter) */
+export function refineSafeText(value: unknown, ctx: { addIssue(issue: { code: 'custom'; message: string }): void }) {
+  const problem = typeof value === 'string' ? textProblem(value) : null;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
+/**
+ * Request text made fit for one log line: control characters (line breaks included, C1 and the
+ * Unicode line separators too) shown as escapes, lone surrogates replaced, and cut at `max`.
+ */
+export function forLog(s: string, max = 200): string {
+  const cut = s.length > max ? `${s.slice(0, max)}…(${s.length} chars)` : s;
+  return cut.toWellFormed().replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -4,6 +4,7 @@
  * runs all three; the production entry points run one each.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import { answerClientErrors } from '../api/client-errors';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { Gauge } from 'prom-client';
@@ -149,12 +150,16 @@ export async function startPlatform(config: Config, opts: {
       collect() { this.set(predictionLog.pending); },
     });
     await modelServer.start();
-    const app = createApp({ config, database: database!, client, server: modelServer, metrics });
+    const app = createApp({
+      config, database: database!, client, server: modelServer, metrics,
+      workersRunning: workers.length ? () => workerFailure === undefined : undefined,
+    });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
         apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`;
         resolve();
       });
+      answerClientErrors(server);
     });
   }
 

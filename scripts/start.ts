@@ -4,14 +4,13 @@
  * the data directory, or DATABASE_URL); the orchestration worker, the training worker and the API.
  * Ctrl-C drains the workers and stops everything; the next `npm start` resumes what was in flight.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { loadBackend } from '../ml/backend';
 import { startPlatform } from '../platform/platform';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
+import { maskToken, readOrCreateAdminToken } from './admin-token-file';
 import { resolveTemporalCli, TemporalCliNotFound } from './temporal-cli';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 
@@ -22,13 +21,15 @@ async function main() {
   const env = { ...process.env };
   // a local admin token, made once and kept in the data directory, when none is configured
   const dataDir = path.resolve(env.PERENNIAL_DATA_DIR ?? '.data');
-  let tokenNote = 'from PERENNIAL_ADMIN_TOKEN';
+  // the token itself is never printed: masked, with the file that holds it, or not at all when it came from the environment
+  let tokenLine = 'from PERENNIAL_ADMIN_TOKEN';
+  let tokenForCurl = '$PERENNIAL_ADMIN_TOKEN';
   if (!env.PERENNIAL_ADMIN_TOKEN) {
-    const tokenFile = path.join(dataDir, 'admin-token');
-    fs.mkdirSync(dataDir, { recursive: true });
-    if (!fs.existsSync(tokenFile)) fs.writeFileSync(tokenFile, `pk_admin_${crypto.randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
-    env.PERENNIAL_ADMIN_TOKEN = fs.readFileSync(tokenFile, 'utf8').trim();
-    tokenNote = `generated for this data directory, kept in ${path.relative(process.cwd(), tokenFile) || tokenFile}`;
+    const { token, file, generated } = readOrCreateAdminToken(dataDir);
+    env.PERENNIAL_ADMIN_TOKEN = token;
+    const shown = path.relative(process.cwd(), file) || file;
+    tokenLine = `${maskToken(token)}  (${generated ? 'generated now' : 'generated earlier'}; the whole token is in ${shown}, mode 0600; npm run rotate-admin-token makes a new one)`;
+    tokenForCurl = `$(cat ${shown})`;
   }
   const config = loadConfig(env);
 
@@ -67,9 +68,9 @@ async function main() {
   Temporal UI  ${config.temporal.uiUrl}
   Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})
   Database     ${platform.database?.kind === 'pglite' ? `PGlite in ${path.relative(process.cwd(), config.dataDir)}/pglite` : 'PostgreSQL (DATABASE_URL)'}
-  Admin token  ${config.adminToken}  (${tokenNote})
+  Admin token  ${tokenLine}
 
-  Try:  curl -H "Authorization: Bearer ${config.adminToken}" ${platform.apiUrl}/v1/models
+  Try:  curl -H "Authorization: Bearer ${tokenForCurl}" ${platform.apiUrl}/v1/models
   Ctrl-C stops everything; workflows in flight resume at the next npm start.
 `);
 

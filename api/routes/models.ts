@@ -10,7 +10,7 @@ import { datasets, models, modelVersions } from '../../db/schema';
 import { requireRole } from '../auth';
 import { conflict, notFound } from '../errors';
 import { modelCard, modelCardMarkdown } from '../model-card';
-import { errorResponses, json, newRouter, pathParam } from '../router';
+import { errorResponses, json, newRouter, pathParam, versionParam } from '../router';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const NameParam = z.object({ name: pathParam('name', ModelName) });
@@ -56,7 +56,7 @@ export function modelRoutes(db: Db, deployed: (model: string) => Promise<void> =
       summary: 'The model card of a version: intended use, data, parameters, metrics, comparison with production, lineage',
       description: 'JSON by default; Markdown with ?format=markdown or Accept: text/markdown.',
       request: {
-        params: NameParam.extend({ version: pathParam('version', z.coerce.number().int().min(1)) }),
+        params: NameParam.extend({ version: versionParam() }),
         query: z.object({ format: z.enum(['json', 'markdown']).optional() }),
       },
       responses: {

@@ -2,11 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { PipelineRequest } from '../../common/pipeline-request';
 import { CanaryStatusSchema, PipelineViewSchema } from '../../common/pipeline-status';
 import { DecisionRequest, PipelineStarted } from '../../common/resources';
+import { SafeText } from '../../common/text';
 import { pipelineStatuses } from '../../common/vocabulary';
 import { requireRole } from '../auth';
 import { validationError } from '../errors';
 import type { Metrics } from '../metrics';
-import type { PipelineService } from '../pipelines';
+import { MAX_LIST_LIMIT, type PipelineService } from '../pipelines';
 import { errorResponses, json, newRouter, pathParam } from '../router';
 
 const IdParam = z.object({ id: pathParam('id', z.string().min(1).max(300)) });
@@ -60,7 +61,7 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
       if (!headers.success) throw validationError(headers.error.issues);
       const raw = await c.req.json() as PipelineRequest; // as sent, before defaults: only what the caller asked for can loosen the policy
       const started = await service.start(raw, spec, c.get('principal'), headers.data['idempotency-key']);
-      metrics.pipelinesStarted.inc({ model: spec.model });
+      metrics.pipelinesStarted.inc();
       return c.json(started, 202);
     })
 
@@ -68,9 +69,9 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
       method: 'get', path: '/', tags: ['pipelines'], summary: 'List pipelines, newest first',
       request: {
         query: z.object({
-          model: z.string().optional(),
+          model: SafeText.max(300).optional(),
           status: z.enum(pipelineStatuses).optional(),
-          limit: z.coerce.number().int().min(1).max(500).default(50),
+          limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
         }),
       },
       responses: { 200: json(z.object({ items: z.array(PipelineViewSchema) }), 'Pipelines'), ...errorResponses(400, 401) },

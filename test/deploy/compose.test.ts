@@ -26,11 +26,20 @@ function compose(args: string[], env: NodeJS.ProcessEnv): SpawnSyncReturns<strin
   });
 }
 
-function envWith(adminToken: string | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PERENNIAL_ADMIN_TOKEN: adminToken };
-  if (adminToken === undefined) delete env.PERENNIAL_ADMIN_TOKEN;
+const requiredSecrets = {
+  PERENNIAL_ADMIN_TOKEN: 'compose-test-admin-token',
+  POSTGRES_PASSWORD: 'compose-test-postgres-password',
+  PERENNIAL_DB_PASSWORD: 'compose-test-perennial-password',
+  TEMPORAL_DB_PASSWORD: 'compose-test-temporal-password',
+};
+
+/** the environment with every required secret, less the ones named */
+function envWithout(...missing: (keyof typeof requiredSecrets)[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...requiredSecrets };
+  for (const name of missing) delete env[name];
   delete env.COMPOSE_FILE;
   delete env.COMPOSE_PROFILES;
+  delete env.PERENNIAL_METRICS_TOKEN;
   return env;
 }
 
@@ -53,7 +62,7 @@ test('docker-compose.yml parses with docker-compose config and defines the whole
     t.skip('docker-compose is not installed: apt-get install docker-compose');
     return;
   }
-  const env = envWith('compose-test-admin-token');
+  const env = envWithout();
 
   const quiet = compose(['config', '-q'], env);
   assert.equal(quiet.status, 0, `docker-compose config -q failed:\n${quiet.stderr}`);
@@ -81,18 +90,42 @@ test('docker-compose.yml parses with docker-compose config and defines the whole
     assert.match(block, /artifacts:\/data/, `${name} mounts the shared artifacts volume`);
     assert.match(block, /PERENNIAL_DATA_DIR: \/data/);
     assert.match(block, /TEMPORAL_ADDRESS: temporal:7233/);
-    assert.match(block, /PERENNIAL_ADMIN_TOKEN: compose-test-admin-token/);
+    assert.match(block, /DATABASE_URL: postgres:\/\/perennial:compose-test-perennial-password@postgres:5432\/perennial/);
+    if (name === 'api') assert.match(block, /PERENNIAL_ADMIN_TOKEN: compose-test-admin-token/);
+    else assert.doesNotMatch(block, /PERENNIAL_ADMIN_TOKEN/, `${name} is not given the admin token`);
     assert.match(block, /migrate:\n\s+condition: service_completed_successfully/, `${name} waits for migrations`);
   }
   assert.match(serviceBlock(rendered.stdout, 'api'), /\/readyz/);
 });
 
-test('docker-compose.yml refuses to render without PERENNIAL_ADMIN_TOKEN', (t) => {
+test('docker-compose.yml refuses to render without the admin token or any database password', (t) => {
   if (!dockerComposeInstalled()) {
     t.skip('docker-compose is not installed: apt-get install docker-compose');
     return;
   }
-  const result = compose(['config', '-q'], envWith(undefined));
-  assert.notEqual(result.status, 0);
-  assert.match(result.stderr, /PERENNIAL_ADMIN_TOKEN/);
+  for (const name of Object.keys(requiredSecrets) as (keyof typeof requiredSecrets)[]) {
+    const result = compose(['config', '-q'], envWithout(name));
+    assert.notEqual(result.status, 0, `renders without ${name}`);
+    assert.match(result.stderr, new RegExp(name));
+  }
+});
+
+test('the Temporal UI and frontend are published on loopback only, and the UI cannot change workflows', (t) => {
+  if (!dockerComposeInstalled()) {
+    t.skip('docker-compose is not installed: apt-get install docker-compose');
+    return;
+  }
+  const rendered = compose(['config'], envWithout()).stdout;
+  const ui = serviceBlock(rendered, 'temporal-ui');
+  assert.match(ui, /TEMPORAL_DISABLE_WRITE_ACTIONS: "true"/);
+  for (const name of ['temporal-ui', 'temporal']) {
+    const block = serviceBlock(rendered, name);
+    // long syntax (host_ip: ...) or short ("- 127.0.0.1:8080:8080/tcp"), as the docker-compose version renders it
+    const longForm = [...block.matchAll(/host_ip: (\S+)/g)].map((m) => m[1]);
+    const shortForm = [...block.matchAll(/^\s+- "?((?:[^:\s"]+:)?[^:\s"]+:\d+(?:\/\w+)?)"?$/gm)].map((m) => m[1].split(':'))
+      .map((parts) => (parts.length === 3 ? parts[0] : '0.0.0.0'));
+    const hostIps = [...longForm, ...shortForm];
+    assert.ok(hostIps.length > 0, `${name} publishes a port`);
+    assert.deepEqual([...new Set(hostIps)], ['127.0.0.1'], `${name} is published on 127.0.0.1 only`);
+  }
 });

@@ -1,0 +1,72 @@
+/**
+ * What the operational endpoints give away: /metrics behind its own token, /readyz as booleans, no
+ * metric series per invented name, and a pipeline list that shows runs Temporal cannot answer for.
+ * The API runs alone (no workers), so a started pipeline stays in flight and cannot be queried.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { pipelineRuns } from '../../db/schema';
+import { LIVE_STATUS_UNAVAILABLE } from '../../api/pipelines';
+import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+
+const METRICS_TOKEN = 'metrics-scraper-token-0123456789';
+let t: TestPlatform;
+let viewer: string;
+before(async () => {
+  t = await startTestPlatform({ PERENNIAL_METRICS_TOKEN: METRICS_TOKEN }, { api: true, orchestration: false, training: false });
+  viewer = await t.createKey('vera', 'viewer');
+});
+after(async () => { await t?.stop().catch(() => {}); });
+
+const metrics = (authorization?: string) => fetch(`${t.url}/metrics`, { headers: authorization ? { authorization } : {} });
+
+test('/metrics needs the metrics token when PERENNIAL_METRICS_TOKEN is set', async () => {
+  for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Bearer ${t.adminToken}`, `Bearer ${viewer}`, METRICS_TOKEN]) {
+    const res = await metrics(authorization);
+    assert.equal(res.status, 401, `authorization ${authorization}`);
+    const body = await res.json() as { error: { code: string } };
+    assert.equal(body.error.code, 'unauthorized');
+  }
+  const res = await metrics(`Bearer ${METRICS_TOKEN}`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /perennial_http_requests_total/);
+});
+
+test('/readyz answers booleans and nothing else (an API-only process runs no Workers to report)', async () => {
+  const res = await t.api('GET', '/readyz', { token: null });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body, { temporal: true, database: true });
+});
+
+test('starting a pipeline for an invented model name adds no metric series named after it', async () => {
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'invented-name-xyz' }) });
+  assert.equal(started.status, 202);
+  const text = await (await metrics(`Bearer ${METRICS_TOKEN}`)).text();
+  assert.doesNotMatch(text, /invented-name-xyz/);
+  assert.match(text, /^perennial_pipelines_started_total 1$/m);
+});
+
+test('GET /v1/pipelines shows a running pipeline whose live status cannot be read, marked as such', async () => {
+  // no orchestration worker: the workflow exists but cannot answer a query; its start record is written here
+  const spec = weatherRequest({ model: 'unqueryable' });
+  const started = await t.api('POST', '/v1/pipelines', { body: spec });
+  assert.equal(started.status, 202);
+  const { PipelineRequest } = await import('../../common/pipeline-request');
+  await t.database.db.insert(pipelineRuns).values({
+    id: started.body.id, runId: started.body.runId, modelName: 'unqueryable', startedBy: 'bootstrap admin', request: PipelineRequest.parse(spec),
+  });
+  const list = await t.api('GET', '/v1/pipelines?model=unqueryable', { token: viewer });
+  assert.equal(list.status, 200);
+  assert.equal(list.body.items.length, 1);
+  const [item] = list.body.items;
+  assert.equal(item.id, started.body.id);
+  assert.equal(item.status, 'running');
+  assert.equal(item.error, LIVE_STATUS_UNAVAILABLE);
+  assert.equal(item.model, 'unqueryable');
+});
+
+test('GET /v1/pipelines refuses a limit above 100', async () => {
+  const res = await t.api('GET', '/v1/pipelines?limit=500', { token: viewer });
+  assert.equal(res.status, 400);
+  assert.equal((await t.api('GET', '/v1/pipelines?limit=100&model=none', { token: viewer })).status, 200);
+});
