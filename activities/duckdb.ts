@@ -78,17 +78,25 @@ const TOP_VALUES = 20;
 const TEXT_MIN_DISTINCT = 1000;
 
 /**
+ * a DOUBLE expression with inf, -inf, NaN and magnitudes beyond 1e150 (sentinels, not measurements;
+ * their squares overflow a variance) as NULL: missing, as the statistics and a model treat them
+ */
+const MAX_MAGNITUDE = 1e150;
+const finite = (expr: string) => `(CASE WHEN isfinite(${expr}) AND abs(${expr}) < ${MAX_MAGNITUDE} THEN ${expr} END)`;
+
+/**
  * Row count, duplicate rows and per-column statistics (SUMMARIZE and more) in three passes over the
  * data, whatever the column count: aggregates and quantiles; histograms; top values.
  */
 export async function profile(conn: DuckDBConnection, source: string, columns: ColumnSchema[]): Promise<DatasetStatistics> {
   const q = (c: ColumnSchema) => quoteIdent(c.name);
   const numericLike = (c: ColumnSchema) => c.kind === 'numeric' || c.kind === 'boolean';
-  const x = (c: ColumnSchema) => (c.kind === 'boolean' ? `${q(c)}::INTEGER` : `${q(c)}::DOUBLE`);
+  // inf, -inf, NaN and sentinel magnitudes say nothing about a column's spread: counted as missing
+  const x = (c: ColumnSchema) => (c.kind === 'boolean' ? `${q(c)}::INTEGER` : finite(`${q(c)}::DOUBLE`));
   const aggregates: string[] = ['count(*)::DOUBLE AS "__rows"'];
   if (columns.length) aggregates.push(`approx_count_distinct(hash(${columns.map(q).join(', ')}))::DOUBLE AS "__distinct_rows"`);
   columns.forEach((c, i) => {
-    aggregates.push(`count(${q(c)})::DOUBLE AS "c${i}"`, `approx_count_distinct(${q(c)})::DOUBLE AS "d${i}"`);
+    aggregates.push(`count(${c.kind === 'numeric' ? x(c) : q(c)})::DOUBLE AS "c${i}"`, `approx_count_distinct(${q(c)})::DOUBLE AS "d${i}"`);
     if (numericLike(c)) {
       aggregates.push(`min(${x(c)})::DOUBLE AS "min${i}"`, `max(${x(c)})::DOUBLE AS "max${i}"`,
         `avg(${x(c)})::DOUBLE AS "mean${i}"`, `stddev_samp(${x(c)})::DOUBLE AS "std${i}"`);
@@ -165,7 +173,7 @@ function modelColumnSelect(features: ColumnSchema[], target: { name: string; num
   const select: string[] = extra.map((name) => `${quoteIdent(name)}::VARCHAR AS ${quoteIdent(`__extra.${name}`)}`);
   for (const f of features) {
     const col = quoteIdent(f.name);
-    if (f.kind === 'numeric') select.push(`TRY_CAST(${col} AS DOUBLE) AS ${quoteIdent(f.name)}`);
+    if (f.kind === 'numeric') select.push(`${finite(`TRY_CAST(${col} AS DOUBLE)`)} AS ${quoteIdent(f.name)}`);
     else if (f.kind === 'boolean') select.push(`CASE WHEN ${col} IS NULL THEN NULL WHEN ${col} THEN 1.0 ELSE 0.0 END AS ${quoteIdent(f.name)}`);
     else if (f.kind === 'datetime') {
       select.push(`year(${col})::DOUBLE AS ${quoteIdent(`${f.name}.year`)}`,
@@ -174,7 +182,7 @@ function modelColumnSelect(features: ColumnSchema[], target: { name: string; num
     } else select.push(`${col}::VARCHAR AS ${quoteIdent(f.name)}`);
   }
   const t = quoteIdent(target.name);
-  select.push(`${target.numeric ? `TRY_CAST(${t} AS DOUBLE)` : `${t}::VARCHAR`} AS "__target"`);
+  select.push(`${target.numeric ? finite(`TRY_CAST(${t} AS DOUBLE)`) : `${t}::VARCHAR`} AS "__target"`);
   return select;
 }
 
@@ -195,7 +203,7 @@ export async function readServingRows(conn: DuckDBConnection, source: string, fe
   const raw = features.map((f) => {
     const col = quoteIdent(f.name);
     const as = quoteIdent(`__raw.${f.name}`);
-    if (f.kind === 'numeric') return `TRY_CAST(${col} AS DOUBLE) AS ${as}`;
+    if (f.kind === 'numeric') return `${finite(`TRY_CAST(${col} AS DOUBLE)`)} AS ${as}`;
     if (f.kind === 'boolean') return `${col}::BOOLEAN AS ${as}`;
     if (f.kind === 'datetime') return `strftime(${col}::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${as}`;
     return `${col}::VARCHAR AS ${as}`;

@@ -42,9 +42,10 @@ export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): { f
   return null;
 }
 
-export function assertSafeJson(value: unknown): void {
+export function assertSafeJson<T>(value: T): T {
   const problem = jsonValueProblem(value);
   if (problem) throw new ApiError(400, 'invalid_request', `Invalid request: ${problem.field}: ${problem.message}`, [problem]);
+  return value;
 }
 
 /** The middleware: a JSON body is parsed and checked; hono keeps its text for the route's validator. */
@@ -53,12 +54,21 @@ export const checkJsonBody: MiddlewareHandler = async (c, next) => {
   if (c.req.method === 'GET' || c.req.method === 'HEAD' || !/^application\/([a-z0-9.+-]*\+)?json/i.test(type)) return next();
   const text = await c.req.text();
   if (!text.trim()) return next(); // no body: the route says whether it needs one
-  let body: unknown;
+  parseSafeJson(text);
+  return next();
+};
+
+/** JSON text parsed and checked (assertSafeJson), or a 400. */
+export const parseSafeJson = (text: string): unknown => assertSafeJson(parseJson(text));
+
+/**
+ * JSON text parsed, or a 400. Predict takes this: its instances are checked value by value
+ * (ml/instance-values.ts, without recursion), and a value it refuses is a 422 naming the feature.
+ */
+export function parseJson(text: string): unknown {
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw new ApiError(400, 'invalid_request', 'The body is not valid JSON.');
   }
-  assertSafeJson(body);
-  return next();
-};
+}

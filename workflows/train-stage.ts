@@ -9,7 +9,8 @@ import type { TrainingStatus } from '../common/pipeline-status';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
 import type { TrainResult, TrialResult } from '../activities/types';
 import { Patches } from './patches';
-import { inPool, trialParams } from './tuning';
+import { mapBounded } from '../common/map-bounded';
+import { trialParams } from './tuning';
 
 type Tuned = TrainResult & { trials: TrialResult[]; bestTrial: number };
 type Reused = { artifactKey: string; backend: string; cachedFrom: { version: number; pipelineId: string } };
@@ -50,7 +51,7 @@ export async function trainOrReuse(ctx: TrainStageContext): Promise<TrainOutcome
 /** every trial a durable training activity of its own (a killed trial retries alone); the best one wins */
 async function tune(tuning: TuningSpec, base: TrainingParams, train: (p: TrainingParams, i: number) => Promise<TrainResult>): Promise<Tuned> {
   const candidates = trialParams(tuning, base.seed);
-  const results = await inPool(candidates, tuning.parallelism, (params, i) => train({ ...base, ...params }, i));
+  const results = await mapBounded(candidates, tuning.parallelism, (params, i) => train({ ...base, ...params }, i));
   const trials: TrialResult[] = results.map((r, i) => ({
     trial: i + 1, params: candidates[i], valLoss: r.finalValLoss, loss: r.finalLoss, epochs: r.epochs, artifactKey: r.artifactKey,
   }));

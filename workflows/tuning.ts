@@ -19,17 +19,3 @@ export function trialParams(tuning: TuningSpec, seed: number): Partial<TrainingP
     return Object.fromEntries(dimensions.map((d, i) => [d.name, d.values[picks[i]]])) as Partial<TrainingParams>;
   });
 }
-
-/** Runs `work` for each item, at most `parallelism` at once, results in item order. */
-export async function inPool<T, R>(items: T[], parallelism: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, items.length) }, lane));
-  return results;
-}

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { PredictRequest } from '../../common/resources';
 import type { AppEnv } from '../auth';
 import { ApiError, validationError } from '../errors';
-import { assertSafeJson } from '../json-body-check';
+import { parseJson } from '../json-body-check';
 import { errorResponses } from '../router';
 import type { ModelServer } from '../serving';
 
@@ -39,14 +39,7 @@ async function readJsonBody(c: Context, maxBytes: number, tooLarge: () => ApiErr
     text = await c.req.text();
     if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'invalid_request', 'The body is not valid JSON.');
-  }
-  assertSafeJson(body);
-  return body;
+  return parseJson(text);
 }
 
 /** Adds the predict route to the app (its body is read straight from the socket, under the same size limit). */

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { datasets } from '../../db/schema';
 import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
 import { testSourcePolicy } from '../helpers/sources';
@@ -105,6 +106,18 @@ test('CSV delimiter and header are sniffed, and the csv options override them', 
   const forced = await data.ingestDataset({ uri: noHeader, csv: { header: false, delimiter: ',' } });
   assert.equal(forced.rows, 1461);
   assert.equal(forced.columns[0].name, 'column0');
+});
+
+test('bad input: inf, -inf, NaN and sentinel magnitudes in a numeric column are counted as missing; the rest is profiled', async () => {
+  const version = await data.ingestDataset({ uri: file('non-finite.csv', 'a,b\n1,inf\n2,1e308\n3,-inf\n4,nan\n5,1.7e308\n6,2.5\n7,3.5\n') });
+  const [row] = await database.db.select().from(datasets).where(eq(datasets.hash, version.hash));
+  const b = row.statistics.columns.find((c) => c.name === 'b')!;
+  assert.equal(b.kind, 'numeric');
+  assert.equal(b.count, 2);
+  assert.equal(b.missing, 5);
+  assert.equal(b.min, 2.5);
+  assert.equal(b.max, 3.5);
+  assert.equal(b.mean, 3);
 });
 
 test('bad input: an empty file', () => refused(file('empty.csv', ''), /Dataset is empty \(0 bytes\)/));

@@ -326,7 +326,8 @@ test('canary null promotes straight after approval, even with a version in produ
   assert.equal(result.status, 'completed');
   assert.equal(result.canary, null);
   assert.ok(!stageNames(result).includes('canary'));
-  assert.equal(env.callsOf('claimCanarySlot').length, 0);
+  // no canary, but the promotion takes the model's slot, so promotions of a model happen one at a time
+  assert.deepEqual(env.callsOf('claimCanarySlot'), [{ model: result.model, version: 2, workflowId: handle.workflowId }]);
   assert.equal(env.callsOf('setCanaryWeight').length, 0);
   assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.version), [2]);
 });
@@ -341,7 +342,7 @@ test('a canary with no version in production to compare with is skipped with a r
   assert.equal(result.status, 'completed');
   assert.deepEqual(result.canary, { skipped: 'no version in production to compare with: promoted directly' });
   assert.ok(!stageNames(result).includes('canary'));
-  assert.equal(env.callsOf('claimCanarySlot').length, 0);
+  assert.equal(env.callsOf('claimCanarySlot').length, 1, 'the promotion takes the slot');
   assert.equal(env.callsOf('setCanaryWeight').length, 0);
   assert.equal(env.callsOf('analyseCanary').length, 0);
   assert.deepEqual(env.callsOf('promoteVersion').map((c) => c.actor), [personActor(people.approver)]);
