@@ -109,15 +109,21 @@ test('CSV delimiter and header are sniffed, and the csv options override them', 
 });
 
 test('bad input: inf, -inf, NaN and sentinel magnitudes in a numeric column are counted as missing; the rest is profiled', async () => {
-  const version = await data.ingestDataset({ uri: file('non-finite.csv', 'a,b\n1,inf\n2,1e308\n3,-inf\n4,nan\n5,1.7e308\n6,2.5\n7,3.5\n') });
-  const [row] = await database.db.select().from(datasets).where(eq(datasets.hash, version.hash));
-  const b = row.statistics.columns.find((c) => c.name === 'b')!;
-  assert.equal(b.kind, 'numeric');
-  assert.equal(b.count, 2);
-  assert.equal(b.missing, 5);
-  assert.equal(b.min, 2.5);
-  assert.equal(b.max, 3.5);
-  assert.equal(b.mean, 3);
+  const huge = file('huge.csv', 'a,b\n1,1e308\n2,1.7e308\n3,-1e308\n4,2.5\n5,3.5\n');
+  const nonFinite = path.join(dir, 'non-finite.parquet');
+  await withDuckDb((conn) => conn.run(`COPY (SELECT * FROM (VALUES (1, 'inf'::DOUBLE), (2, '-inf'::DOUBLE), (3, 'nan'::DOUBLE), (4, 2.5), (5, 3.5)) t(a, b))
+    TO '${nonFinite}' (FORMAT parquet)`));
+  for (const uri of [huge, nonFinite]) {
+    const version = await data.ingestDataset({ uri });
+    const [row] = await database.db.select().from(datasets).where(eq(datasets.hash, version.hash));
+    const b = row.statistics.columns.find((c) => c.name === 'b')!;
+    assert.equal(b.kind, 'numeric', uri);
+    assert.equal(b.count, 2);
+    assert.equal(b.missing, 3);
+    assert.equal(b.min, 2.5);
+    assert.equal(b.max, 3.5);
+    assert.equal(b.mean, 3);
+  }
 });
 
 test('bad input: an empty file', () => refused(file('empty.csv', ''), /Dataset is empty \(0 bytes\)/));
