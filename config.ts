@@ -63,6 +63,7 @@ const EnvSchema = z.object({
   PERENNIAL_PREDICTION_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
   PERENNIAL_CANARY_RECONCILE_INTERVAL: duration.default('1m'),
+  PERENNIAL_DATASET_RETENTION: duration.default('7d'),
   PERENNIAL_PREDICT_MAX_COST: z.coerce.number().min(1e4).default(2e9),
   PERENNIAL_PREDICTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
 });
@@ -110,6 +111,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** how often a canary slot that no running workflow holds is looked for and freed, in ms */
   canaryReconcileMs: number;
+  /** how long a dataset version nothing uses is kept before its row and bytes are removed, in ms */
+  datasetRetentionMs: number;
   /** instances × the model's weights one predict request may cost (multiply-adds, near enough) */
   predictMaxCost: number;
   predictionLog: {
@@ -155,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),
+    datasetRetentionMs: msOf(e.PERENNIAL_DATASET_RETENTION),
     sources: {
       importRoots: e.PERENNIAL_IMPORT_ROOTS.split(':').map((r) => r.trim()).filter(Boolean).map((r) => path.resolve(r)),
       allowPrivateAddresses: e.PERENNIAL_ALLOW_PRIVATE_SOURCES,

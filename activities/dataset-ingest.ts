@@ -180,7 +180,7 @@ export async function registerDataset({ db, artifacts, duckdb, maxBytes }: Datas
   if (!(await artifacts.exists(artifactKey))) await artifacts.putFile(artifactKey, incoming.file);
   const stored = await artifacts.localPath(artifactKey);
 
-  const { columns, statistics, readOptions } = await withDuckDb(async (conn) => {
+  const read = withDuckDb(async (conn) => {
     const readOptions = await checkReadable(conn, stored, format, head, { shown, csv: incoming.csv });
     let source = sourceSql(stored, format, readOptions);
     try {
@@ -198,6 +198,11 @@ export async function registerDataset({ db, artifacts, duckdb, maxBytes }: Datas
       throw datasetError(`Could not read ${shown} as ${format}: ${firstLine((err as Error).message)}`);
     }
   }, duckdb);
+  // a file that cannot be read is kept nowhere: its bytes were never a dataset version
+  const { columns, statistics, readOptions } = await read.catch(async (err) => {
+    if (!(await storedVersion(db, hash))) await artifacts.delete(artifactKey);
+    throw err;
+  });
   await db.insert(datasets).values({
     hash, sourceUri: incoming.sourceUri, format, readOptions, artifactKey, sizeBytes,
     rows: statistics.rows, schema: columns, statistics,

@@ -18,6 +18,8 @@ export interface ArtifactStore {
   getBytes(key: string): Promise<Buffer>;
   /** a local path to read the artifact from (DuckDB reads files by path) */
   localPath(key: string): Promise<string>;
+  /** removes the artifact; a key that is not there is no error */
+  delete(key: string): Promise<void>;
 }
 
 export class LocalArtifactStore implements ArtifactStore {
@@ -63,5 +65,9 @@ export class LocalArtifactStore implements ArtifactStore {
     const p = this.resolve(key);
     if (!fs.existsSync(p)) throw new Error(`artifact not found: ${key}`);
     return p;
+  }
+
+  async delete(key: string) {
+    await fsp.rm(this.resolve(key), { force: true });
   }
 }

@@ -21,7 +21,7 @@ import { openDatabase, type Database } from '../db/client';
 import { loadBackend } from '../ml/backend';
 import { codeVersion, PerennialPlugin } from '../workers/plugin';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
-import { startCanaryReconciler } from './canary-reconciler';
+import { startHousekeeping } from './housekeeping';
 
 export interface PlatformParts {
   api?: boolean;
@@ -119,8 +119,10 @@ export async function startPlatform(config: Config, opts: {
     log(`worker stopped with an error: ${err.message}`);
     opts.onWorkerFailure?.(err);
   }));
-  const reconciler = parts.orchestration
-    ? startCanaryReconciler({ db: database!.db, client, intervalMs: config.canaryReconcileMs, log })
+  const housekeeping = parts.orchestration
+    ? startHousekeeping({
+      db: database!.db, client, artifacts, canaryIntervalMs: config.canaryReconcileMs, datasetRetentionMs: config.datasetRetentionMs, log,
+    })
     : undefined;
 
   let server: ServerType | undefined;
@@ -169,7 +171,7 @@ export async function startPlatform(config: Config, opts: {
     workerFailure: () => workerFailure,
     stop() {
       stopping ??= (async () => {
-        reconciler?.stop();
+        housekeeping?.stop();
         if (server) await new Promise<void>((r) => server!.close(() => r()));
         await modelServer?.close(); // the prediction log's last batch
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

@@ -12,7 +12,7 @@ import { DecisionRequest, ModelSummary } from '../../common/resources';
 import { canaryHolder, clearCanary } from '../../db/canary-lease';
 import type { Db } from '../../db/client';
 import { models } from '../../db/schema';
-import { workflowIsRunning } from '../../platform/canary-reconciler';
+import { workflowIsRunning } from '../../platform/housekeeping';
 import { requireRole } from '../auth';
 import { conflict, notFound } from '../errors';
 import { errorResponses, json, newRouter, pathParam } from '../router';

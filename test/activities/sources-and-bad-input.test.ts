@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { eq, sql } from 'drizzle-orm';
-import { datasets } from '../../db/schema';
+import { dataContracts, datasets } from '../../db/schema';
+import { removeUnusedDatasets } from '../../db/dataset-retention';
 import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
 import { testSourcePolicy } from '../helpers/sources';
@@ -25,6 +26,7 @@ import { REPO_ROOT, SEATTLE_WEATHER } from '../helpers/platform';
 let database: Database & { url?: string };
 let dir: string;
 let data: ReturnType<typeof createDataActivities>;
+let artifacts: LocalArtifactStore;
 let server: http.Server;
 let base: string;
 const sockets = new Set<net.Socket>();
@@ -37,7 +39,8 @@ before(async () => {
     // this file's HTTP server is on 127.0.0.1: test/activities/source-policy.test.ts covers the address checks
     env: { PERENNIAL_SOURCE_TIMEOUT: '1s', PERENNIAL_ALLOW_PRIVATE_SOURCES: 'true', ...(database.url ? { PERENNIAL_SQL_SOURCES: `testdb=${database.url}` } : {}) },
   });
-  data = createDataActivities({ db: database.db, artifacts: new LocalArtifactStore(path.join(dir, 'artifacts')), sources });
+  artifacts = new LocalArtifactStore(path.join(dir, 'artifacts'));
+  data = createDataActivities({ db: database.db, artifacts, sources });
   server = http.createServer((req, res) => {
     if (req.url === '/weather.csv') fs.createReadStream(SEATTLE_WEATHER).pipe(res);
     else if (req.url === '/data') { res.setHeader('content-type', 'text/csv'); fs.createReadStream(SEATTLE_WEATHER).pipe(res); }
@@ -152,6 +155,32 @@ test('bad input: a URL that answers 500 is retried', () => refused(`${base}/brok
 test('bad input: a URL that never answers times out and is retried', () => refused(`${base}/never`, /no answer within 1 s/, { retryable: true }));
 test('bad input: a refused connection is not retried', async () => refused(`http://127.0.0.1:${await freePort()}/x.csv`, /connection refused/));
 test('bad input: an unsupported URI scheme', () => refused('s3://bucket/key.csv', /dataset\.uri: use dataset:\/\/<hash>, a path or file:\/\/ inside PERENNIAL_IMPORT_ROOTS/));
+
+test('a file that cannot be read as its format leaves nothing in the artifact store', async () => {
+  const storedFiles = () => (fs.existsSync(path.join(dir, 'artifacts/datasets')) ? fs.readdirSync(path.join(dir, 'artifacts/datasets')) : []);
+  const before = storedFiles();
+  await refused(file('not-records.json', JSON.stringify({ data: [{ a: 3 }, { a: 4 }], meta: { source: 'y' } }, null, 2)), /is one JSON object, not records/);
+  await refused(file('garbage-again.csv', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7907) % 256))), /is binary, not CSV text/);
+  assert.deepEqual(storedFiles(), before);
+});
+
+test('dataset versions nothing uses are removed after the retention period, row and bytes; a version a contract holds stays', async () => {
+  const unused = await data.ingestDataset({ uri: file('unused.csv', 'a,b\n1,2\n3,4\n') });
+  const held = await data.ingestDataset({ uri: file('held.csv', 'a,b\n5,6\n7,8\n') });
+  await database.db.insert(dataContracts).values({ modelName: 'retention-test', referenceHash: held.hash, previousHash: held.hash, columns: [] });
+  assert.deepEqual(await removeUnusedDatasets(database.db, artifacts, 24 * 3600 * 1000), [], 'nothing is older than a day');
+
+  const removed = await removeUnusedDatasets(database.db, artifacts, 0);
+  assert.ok(removed.includes(unused.hash));
+  assert.ok(!removed.includes(held.hash));
+  assert.equal((await database.db.select().from(datasets).where(eq(datasets.hash, unused.hash))).length, 0);
+  assert.equal(await artifacts.exists(unused.artifactKey), false);
+  assert.equal(await artifacts.exists(held.artifactKey), true);
+  // the same bytes again are registered anew
+  const again = await data.ingestDataset({ uri: file('unused.csv', 'a,b\n1,2\n3,4\n') });
+  assert.equal(again.hash, unused.hash);
+  assert.equal(again.deduplicated, false);
+});
 
 test('the 3-million-row flights file is ingested and profiled in one stage, with the right row count and mean delay', async () => {
   const flights = path.join(REPO_ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');

@@ -9,7 +9,7 @@ import { SystemActors } from '../../common/actors';
 import { reconcileCanaries } from '../../db/canary-lease';
 import { makeProduction } from '../../db/deployments';
 import { auditEvents, models, modelVersions, pipelineRuns, predictions } from '../../db/schema';
-import { workflowIsRunning } from '../../platform/canary-reconciler';
+import { workflowIsRunning } from '../../platform/housekeeping';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
