@@ -93,7 +93,7 @@ export function createApp({
     .route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics))
     .route('/v1/models', modelRoutes(db, server.refresh))
     .route('/v1/models', policyRoutes(db))
-    .route('/v1/models', canaryRoutes(db, client))
+    .route('/v1/models', canaryRoutes(db, client, server.refresh))
     .route('/v1/feedback', feedbackRoutes(db, server.flushPredictionLog))
     .route('/v1/datasets', datasetRoutes({ db, artifacts, config }))
     .route('/v1/api-keys', apiKeyRoutes(db, keyCache));

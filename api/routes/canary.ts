@@ -20,7 +20,8 @@ import { summary } from './models';
 
 const NameParam = z.object({ name: pathParam('name', ModelName) });
 
-export function canaryRoutes(db: Db, client: Client) {
+/** deployed: awaited after the change, so this replica serves production alone from the next request on */
+export function canaryRoutes(db: Db, client: Client, deployed: (model: string) => Promise<void> = async () => {}) {
   const isRunning = workflowIsRunning(client);
   return newRouter()
     .openapi(createRoute({
@@ -43,6 +44,7 @@ export function canaryRoutes(db: Db, client: Client) {
         reason: running ? 'cleared by an approver; its workflow was asked to cancel' : 'cleared by an approver; no workflow held it',
         comment: c.req.valid('json')?.comment,
       });
+      await deployed(name);
       const [after] = await db.select().from(models).where(eq(models.name, name));
       return c.json(summary(after), 200);
     });

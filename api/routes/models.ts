@@ -5,7 +5,7 @@ import { ModelName } from '../../common/pipeline-request';
 import { ModelDetail, ModelSummary, RollbackRequest } from '../../common/resources';
 import { writeAudit } from '../../db/audit';
 import type { Db } from '../../db/client';
-import { makeProduction } from '../../db/deployments';
+import { lockModel, makeProduction } from '../../db/deployments';
 import { datasets, models, modelVersions } from '../../db/schema';
 import { requireRole } from '../auth';
 import { conflict, notFound } from '../errors';
@@ -85,7 +85,8 @@ export function modelRoutes(db: Db, deployed: (model: string) => Promise<void> =
       const { toVersion, comment } = c.req.valid('json');
       const actor = personActor(c.get('principal'));
       await db.transaction(async (tx) => {
-        const [model] = await tx.select().from(models).where(eq(models.name, name));
+        // the model's row is held until commit: rollbacks and promotions of one model happen one at a time
+        const model = await lockModel(tx, name);
         if (!model) throw notFound(`Model ${name}`);
         const current = model.productionVersion;
         if (current === null) throw conflict(`Model ${name} has no version in production to roll back from.`);
