@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PERENNIAL_DATA_DIR: z.string().default('.data'),
   PERENNIAL_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PERENNIAL_RATE_LIMIT: z.coerce.number().min(0).default(1000),
+  PERENNIAL_RATE_LIMIT_BURST: z.coerce.number().int().min(1).optional(),
   PERENNIAL_METRICS_TOKEN: z.union([z.literal(''), z.string().min(16, 'must be at least 16 characters')]).optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -76,6 +78,8 @@ export interface Config {
   adminToken?: string;
   /** when set, GET /metrics needs it as a bearer token */
   metricsToken?: string;
+  /** requests a second per API key on one replica (0: no limit), and the burst a quiet key may spend at once */
+  rateLimit: { perSecond: number; burst: number };
   temporal: {
     /** undefined: `npm start` runs its own dev server */
     address?: string;
@@ -142,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     artifactsDir: path.join(dataDir, 'artifacts'),
     adminToken: e.PERENNIAL_ADMIN_TOKEN,
     metricsToken: e.PERENNIAL_METRICS_TOKEN || undefined,
+    rateLimit: { perSecond: e.PERENNIAL_RATE_LIMIT, burst: e.PERENNIAL_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(2 * e.PERENNIAL_RATE_LIMIT)) },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import { LocalArtifactStore, type ArtifactStore } from '../db/artifacts';
 import type { Database } from '../db/client';
 import { authenticate, createKeyCache, requireBearer } from './auth';
+import { rateLimit } from './rate-limit';
 import { forLog } from '../common/text';
 import { ApiError, errorBody, handleError } from './errors';
 import { checkJsonBody } from './json-body-check';
@@ -81,6 +82,7 @@ export function createApp({
   app.get('/metrics', requireBearer(config.metricsToken, 'GET /metrics'), async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   const keyCache = createKeyCache(keyCacheMs);
   app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
+  app.use('/v1/*', rateLimit(config.rateLimit));
   app.use('*', (c, next) => (isPredict(c.req.path) ? next() : checkJsonBody(c, next)));
   addPredictRoute(app, server, config.maxBodyBytes, tooLarge);
 

@@ -52,7 +52,7 @@ async function main() {
 
   const platform = await launch('scripts/start.ts', {
     PERENNIAL_DATA_DIR: dataDir, PORT: String(apiPort), PERENNIAL_TEMPORAL_DEV_PORT: String(temporalPort), PERENNIAL_TEMPORAL_UI_PORT: String(uiPort),
-    PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
+    PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn', PERENNIAL_RATE_LIMIT: '0', // one key drives the load
     ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   }, /ready in/);
   const bare = await launch('bench/bare-hono.ts', { PORT: String(barePort) }, /ready/);
@@ -81,7 +81,7 @@ async function main() {
       const replicaPort = await freePort();
       replica = await launch('platform/api.ts', {
         PORT: String(replicaPort), HOST: '127.0.0.1', TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, DATABASE_URL: process.env.BENCH_DATABASE_URL,
-        PERENNIAL_DATA_DIR: dataDir, PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
+        PERENNIAL_DATA_DIR: dataDir, PERENNIAL_ADMIN_TOKEN: token, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn', PERENNIAL_RATE_LIMIT: '0', // one key drives the load
       }, /running/, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
       servingBase = `http://127.0.0.1:${replicaPort}`;
     }
