@@ -83,7 +83,8 @@ export function createApp({
   const keyCache = createKeyCache(keyCacheMs);
   app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
   app.use('/v1/*', rateLimit(config.rateLimit));
-  app.use('*', (c, next) => (isPredict(c.req.path) ? next() : checkJsonBody(c, next)));
+  // (an upload is a file, not a request to parse: it streams to disk whatever its content type)
+  app.use('*', (c, next) => (ownLimit(c) ? next() : checkJsonBody(c, next)));
   addPredictRoute(app, server, config.maxBodyBytes, tooLarge);
 
   const routes = app

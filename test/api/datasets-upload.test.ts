@@ -88,6 +88,14 @@ test('an upload over PERENNIAL_MAX_UPLOAD_BYTES is a 413 and leaves no file, whe
   assert.deepEqual(uploadsLeft(), []);
 });
 
+test('a JSON file sent as application/json is streamed as a file (not parsed as a request, nor held to the body limit)', async () => {
+  const cars = JSON.stringify(JSON.parse(fs.readFileSync(path.join(path.dirname(SEATTLE_WEATHER), 'cars.json'), 'utf8')).slice(0, 100));
+  assert.ok(cars.length > 4096, 'larger than this platform\'s PERENNIAL_MAX_BODY_BYTES');
+  const res = await upload(cars, 'name=cars&format=json', t.adminToken, { 'content-type': 'application/json' });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  assert.equal(res.body.rows, 100);
+});
+
 test('a file that is not the format it claims is a 422 that says why', async () => {
   const garbage = await upload(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), 'name=garbage&format=csv');
   assert.equal(garbage.status, 422);
