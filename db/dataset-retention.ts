@@ -10,12 +10,13 @@ import type { Db } from './client';
 import { datasets } from './schema';
 
 export async function removeUnusedDatasets(db: Db, artifacts: ArtifactStore, retentionMs: number): Promise<string[]> {
-  const cutoff = new Date(Date.now() - retentionMs);
+  // (a raw SQL fragment takes the time as text: drizzle maps Date values only for typed columns)
+  const cutoff = new Date(Date.now() - retentionMs).toISOString();
   const unused = await db.select({ hash: datasets.hash, artifactKey: datasets.artifactKey }).from(datasets).where(sql`
-    ${datasets.firstSeenAt} < ${cutoff}
+    ${datasets.firstSeenAt} < ${cutoff}::timestamptz
     AND NOT EXISTS (SELECT 1 FROM model_versions v WHERE v.dataset_hash = ${datasets.hash})
     AND NOT EXISTS (SELECT 1 FROM data_contracts c WHERE c.reference_hash = ${datasets.hash} OR c.previous_hash = ${datasets.hash})
-    AND NOT EXISTS (SELECT 1 FROM pipeline_runs r WHERE (r.created_at >= ${cutoff} OR r.status = 'running')
+    AND NOT EXISTS (SELECT 1 FROM pipeline_runs r WHERE (r.created_at >= ${cutoff}::timestamptz OR r.status = 'running')
       AND (r.request->'dataset'->>'uri' = 'dataset://' || ${datasets.hash} OR r.outcome->'dataset'->>'hash' = ${datasets.hash}))`);
   const removed: string[] = [];
   for (const d of unused) {
