@@ -5,6 +5,7 @@
  * the typed client from it.
  */
 import type { HttpBindings } from '@hono/node-server';
+import type { Readable } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -55,6 +56,25 @@ async function readiness(checks: Record<'temporal' | 'database', () => Promise<u
   return { temporal, database, ...(workersRunning ? { workers: workersRunning() } : {}) };
 }
 
+/** Reads what is left of a request body and throws it away: true once it ended within `maxBytes` and 2 s. */
+function drained(body: Readable, maxBytes: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (ended: boolean) => {
+      clearTimeout(timer);
+      body.off('data', count).off('end', onEnd).off('error', onError);
+      if (!ended) body.pause();
+      resolve(ended);
+    };
+    const count = (chunk: Buffer) => { if ((seen += chunk.length) > maxBytes) finish(false); };
+    const onEnd = () => finish(true);
+    const onError = () => finish(false);
+    const timer = setTimeout(() => finish(false), 2000);
+    body.on('data', count).once('end', onEnd).once('error', onError);
+    body.resume();
+  });
+}
+
 export function createApp({
   config, database, client, server, metrics = createMetrics(), keyCacheMs, artifacts = new LocalArtifactStore(config.artifactsDir), workersRunning,
 }: AppDeps) {
@@ -66,11 +86,12 @@ export function createApp({
   app.use('*', async (c, next) => {
     await next();
     c.header('x-content-type-options', 'nosniff');
-    // a body left unread (refused before it was read: 401, 404, 413) is drained for a moment, then the
-    // socket is dropped; saying so keeps a keep-alive client from sending its next request into that socket
+    // A body the route never read (refused first: 401, 404, 413): closing a socket with unread bytes in it
+    // makes TCP reset the connection, and the client loses the answer. So it is read to its end, up to the
+    // body limit, and the connection serves the next request; a larger one is cut off, the connection closed.
     const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
     const hasBody = (incoming?.headers['content-length'] ?? '0') !== '0' || incoming?.headers['transfer-encoding'] !== undefined;
-    if (incoming && hasBody && !incoming.readableEnded) c.header('connection', 'close');
+    if (incoming && hasBody && !incoming.readableEnded && !(await drained(incoming, config.maxBodyBytes))) c.header('connection', 'close');
   });
   const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${config.maxBodyBytes} bytes.`);
   const limit = bodyLimit({ maxSize: config.maxBodyBytes, onError: () => { throw tooLarge(); } });
