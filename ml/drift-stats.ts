@@ -86,7 +86,7 @@ export function ks2Sample(reference: Float64Array, current: Float64Array): TestR
 }
 
 /** numpy.quantile(sorted, q) with the default 'linear' method, numpy's lerp included. */
-function quantileLinear(sorted: Float64Array, q: number): number {
+export function quantileLinear(sorted: Float64Array, q: number): number {
   const virtual = (sorted.length - 1) * q;
   const lo = Math.floor(virtual);
   const hi = Math.min(lo + 1, sorted.length - 1);

@@ -1,0 +1,249 @@
+/**
+ * The drift check of a monitoring window against the production version's reference (API.md,
+ * "Monitoring and retraining"): every statistic of ml/drift-stats.ts per feature, one test per
+ * feature deciding, and dataset drift by the share of features that drifted. Pure: columns in,
+ * report out.
+ *
+ * Prediction drift needs no code of its own: the caller passes the predictions as one more column
+ * (categorical for classes, numeric for regression outputs) and reads that feature's result.
+ */
+import type {
+  CategoricalFeatureDrift, DriftCalibration, DriftReportCore, DriftTestMode, FeatureDrift, NumericFeatureDrift, SkippedFeature,
+} from '../common/drift-report';
+import { mulberry32 } from '../common/random';
+import {
+  categoryCounts, chiSquare, jensenShannon, ks2Sample, psiByReferenceDeciles, quantileLinear, wassersteinNormed,
+} from './drift-stats';
+
+/** One sample's features, as the statistics take them. */
+export interface DriftColumns {
+  /** the sample's rows; a column may hold fewer values (its nulls dropped) */
+  rows: number;
+  /** finite values per numeric feature, sorted ascending (sortedFloat64) */
+  numeric: Record<string, Float64Array>;
+  /** values per categorical feature, nulls dropped */
+  categorical: Record<string, string[]>;
+}
+
+export type ReferenceColumns = Pick<DriftColumns, 'numeric' | 'categorical'>;
+
+export interface CalibratedThresholds extends DriftCalibration {
+  /** per feature: the `quantile` of its test statistic over the resamples */
+  features: Record<string, number>;
+}
+
+export interface CalibrationOptions {
+  /** at least MIN_RESAMPLES; default MIN_RESAMPLES */
+  resamples?: number;
+  seed: number;
+  /** default 0.99 */
+  quantile?: number;
+}
+
+export const MIN_RESAMPLES = 100;
+const DEFAULT_QUANTILE = 0.99;
+
+/**
+ * Sorted indices of k rows out of n: without replacement (a partial Fisher-Yates over `perm`, which
+ * any earlier shuffle may have left in any order: a partial shuffle of a permutation still draws a
+ * uniform subset), or with replacement when k >= n, where without replacement would return the
+ * reference itself every time and calibrate every threshold to 0.
+ */
+function sampleIndices(n: number, k: number, rand: () => number, perm: Int32Array): Int32Array {
+  const out = new Int32Array(k);
+  if (k >= n) {
+    for (let i = 0; i < k; i++) out[i] = Math.floor(rand() * n);
+  } else {
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(rand() * (n - i));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+      out[i] = perm[i];
+    }
+  }
+  return out.sort();
+}
+
+function identity(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+function quantileOf(values: number[], q: number): number {
+  return quantileLinear(Float64Array.from(values).sort(), q);
+}
+
+/**
+ * Per feature, what a window of `windowRows` rows drawn at random from the reference itself reaches:
+ * the `quantile` (default 0.99) of the normed Wasserstein distance (numeric) or Jensen-Shannon
+ * distance (categorical) between the whole reference and each of `resamples` samples. A window
+ * scoring above it is rarer than that under no drift. Each feature is sampled on its own: the
+ * threshold is about one feature's marginal distribution, which row samples and per-column samples
+ * share. Sampling indices of the sorted reference and sorting the indices gives each sample sorted,
+ * so no value array is ever sorted again. Deterministic for a seed (features in name order).
+ * A feature without values in the reference gets no threshold (checkDrift skips it).
+ */
+export function calibrateThresholds(reference: ReferenceColumns, windowRows: number, opts: CalibrationOptions): CalibratedThresholds {
+  const resamples = opts.resamples ?? MIN_RESAMPLES;
+  const quantile = opts.quantile ?? DEFAULT_QUANTILE;
+  if (!Number.isInteger(windowRows) || windowRows < 1) throw new RangeError(`windowRows must be a positive integer, not ${windowRows}`);
+  if (!Number.isInteger(resamples) || resamples < MIN_RESAMPLES) throw new RangeError(`resamples must be an integer >= ${MIN_RESAMPLES}, not ${resamples}`);
+  if (!(quantile > 0 && quantile < 1)) throw new RangeError(`quantile must be in (0, 1), not ${quantile}`);
+  const rand = mulberry32(opts.seed);
+  const features: Record<string, number> = {};
+
+  for (const name of Object.keys(reference.numeric).sort()) {
+    const ref = reference.numeric[name];
+    if (ref.length === 0) continue;
+    const perm = identity(ref.length);
+    const sample = new Float64Array(windowRows);
+    const scores: number[] = [];
+    for (let r = 0; r < resamples; r++) {
+      const idx = sampleIndices(ref.length, windowRows, rand, perm);
+      for (let i = 0; i < windowRows; i++) sample[i] = ref[idx[i]];
+      scores.push(wassersteinNormed(ref, sample));
+    }
+    features[name] = quantileOf(scores, quantile);
+  }
+
+  for (const name of Object.keys(reference.categorical).sort()) {
+    const values = reference.categorical[name];
+    if (values.length === 0) continue;
+    const { categories, reference: refCounts } = categoryCounts(values, []);
+    const codeOf = new Map(categories.map((c, k) => [c, k]));
+    const codes = Int32Array.from(values, (v) => codeOf.get(v)!);
+    const perm = identity(values.length);
+    const scores: number[] = [];
+    for (let r = 0; r < resamples; r++) {
+      const counts = new Array<number>(categories.length).fill(0);
+      for (const i of sampleIndices(values.length, windowRows, rand, perm)) counts[codes[i]]++;
+      scores.push(jensenShannon(refCounts, counts));
+    }
+    features[name] = quantileOf(scores, quantile);
+  }
+
+  return { windowRows, resamples, quantile, seed: opts.seed, features };
+}
+
+export interface DriftSettings {
+  tests: DriftTestMode;
+  /** dataset drift when the share of drifted features is at or above this */
+  driftShare: number;
+  /** required in calibrated mode: calibrateThresholds(reference, the window's rows, ...) */
+  thresholds?: CalibratedThresholds;
+}
+
+/** Evidently 0.7's defaults: distances for a reference over 1,000 rows, else p-value tests. */
+const EVIDENTLY_LARGE_REFERENCE_ROWS = 1000;
+const EVIDENTLY_DISTANCE_THRESHOLD = 0.1;
+const EVIDENTLY_P_VALUE_THRESHOLD = 0.05;
+
+type Decision = Pick<FeatureDrift, 'test' | 'statistic' | 'threshold' | 'drifted'>;
+
+function calibratedThreshold(settings: DriftSettings, name: string): number {
+  const t = settings.thresholds?.features[name];
+  if (t === undefined) throw new RangeError(`calibrated drift check: no threshold for feature ${name}`);
+  return t;
+}
+
+function decideNumeric(name: string, reference: DriftColumns, s: Omit<NumericFeatureDrift, keyof Decision | 'name' | 'kind'>, settings: DriftSettings): Decision {
+  if (settings.tests === 'calibrated') {
+    const threshold = calibratedThreshold(settings, name);
+    return { test: 'wasserstein', statistic: s.wasserstein, threshold, drifted: s.wasserstein > threshold };
+  }
+  if (reference.rows > EVIDENTLY_LARGE_REFERENCE_ROWS) {
+    const threshold = EVIDENTLY_DISTANCE_THRESHOLD;
+    return { test: 'wasserstein', statistic: s.wasserstein, threshold, drifted: s.wasserstein >= threshold };
+  }
+  const threshold = EVIDENTLY_P_VALUE_THRESHOLD;
+  return { test: 'ks', statistic: s.ks.pValue, threshold, drifted: s.ks.pValue < threshold };
+}
+
+function decideCategorical(name: string, reference: DriftColumns, s: Omit<CategoricalFeatureDrift, keyof Decision | 'name' | 'kind'>, settings: DriftSettings): Decision {
+  if (settings.tests === 'calibrated') {
+    const threshold = calibratedThreshold(settings, name);
+    return { test: 'jensenShannon', statistic: s.jensenShannon, threshold, drifted: s.jensenShannon > threshold };
+  }
+  if (reference.rows > EVIDENTLY_LARGE_REFERENCE_ROWS) {
+    const threshold = EVIDENTLY_DISTANCE_THRESHOLD;
+    return { test: 'jensenShannon', statistic: s.jensenShannon, threshold, drifted: s.jensenShannon >= threshold };
+  }
+  const threshold = EVIDENTLY_P_VALUE_THRESHOLD;
+  return { test: 'chiSquare', statistic: s.chiSquare.pValue, threshold, drifted: s.chiSquare.pValue < threshold };
+}
+
+type Kind = 'numeric' | 'categorical';
+
+function kindIn(columns: ReferenceColumns, name: string): Kind | undefined {
+  const [numeric, categorical] = [Object.hasOwn(columns.numeric, name), Object.hasOwn(columns.categorical, name)];
+  if (numeric && categorical) throw new RangeError(`feature ${name} is both numeric and categorical`);
+  return numeric ? 'numeric' : categorical ? 'categorical' : undefined;
+}
+
+function valueCount(columns: ReferenceColumns, name: string, kind: Kind): number {
+  return kind === 'numeric' ? columns.numeric[name].length : columns.categorical[name].length;
+}
+
+/** Why a feature cannot be compared, or null when it can. */
+function skipReason(reference: DriftColumns, window: DriftColumns, name: string): string | null {
+  const [refKind, winKind] = [kindIn(reference, name), kindIn(window, name)];
+  if (!refKind) return 'not in the reference';
+  if (!winKind) return 'not in the window';
+  if (refKind !== winKind) return `${refKind} in the reference, ${winKind} in the window`;
+  if (valueCount(reference, name, refKind) === 0) return 'no values in the reference';
+  if (valueCount(window, name, winKind) === 0) return 'no values in the window';
+  return null;
+}
+
+function numericFeature(name: string, reference: DriftColumns, window: DriftColumns, settings: DriftSettings): NumericFeatureDrift {
+  const [ref, cur] = [reference.numeric[name], window.numeric[name]];
+  const stats = { ks: ks2Sample(ref, cur), psi: psiByReferenceDeciles(ref, cur), wasserstein: wassersteinNormed(ref, cur) };
+  return { name, kind: 'numeric', ...decideNumeric(name, reference, stats, settings), ...stats };
+}
+
+function categoricalFeature(name: string, reference: DriftColumns, window: DriftColumns, settings: DriftSettings): CategoricalFeatureDrift {
+  const counts = categoryCounts(reference.categorical[name], window.categorical[name]);
+  const chi = chiSquare(counts.reference, counts.current);
+  const stats = {
+    jensenShannon: jensenShannon(counts.reference, counts.current),
+    // JSON has no Infinity: null stands for it (pValue is then 0), so the report survives a round trip
+    chiSquare: { statistic: Number.isFinite(chi.statistic) ? chi.statistic : null, pValue: chi.pValue },
+  };
+  return { name, kind: 'categorical', ...decideCategorical(name, reference, stats, settings), ...stats };
+}
+
+/**
+ * Compares every feature the reference and the window share. A feature absent or without values on
+ * either side, or numeric on one side and categorical on the other, is skipped with its reason and
+ * left out of the drift share. A window where no feature can be compared (an empty window among
+ * them) is refused with a RangeError: there is no share to report.
+ */
+export function checkDrift(reference: DriftColumns, window: DriftColumns, settings: DriftSettings): DriftReportCore {
+  if (!(settings.driftShare >= 0 && settings.driftShare <= 1)) throw new RangeError(`driftShare must be in [0, 1], not ${settings.driftShare}`);
+  if (settings.tests === 'calibrated' && !settings.thresholds) throw new RangeError('calibrated drift check needs thresholds (calibrateThresholds)');
+  const names = [...new Set([
+    ...Object.keys(reference.numeric), ...Object.keys(reference.categorical),
+    ...Object.keys(window.numeric), ...Object.keys(window.categorical),
+  ])].sort();
+  const features: FeatureDrift[] = [];
+  const skipped: SkippedFeature[] = [];
+  for (const name of names) {
+    const reason = skipReason(reference, window, name);
+    if (reason) skipped.push({ name, reason });
+    else if (kindIn(reference, name) === 'numeric') features.push(numericFeature(name, reference, window, settings));
+    else features.push(categoricalFeature(name, reference, window, settings));
+  }
+  if (features.length === 0) throw new RangeError(`no feature has values in both the reference and the window (${window.rows} window rows)`);
+  const driftShare = features.filter((f) => f.drifted).length / features.length;
+  const t = settings.thresholds;
+  return {
+    rows: window.rows,
+    reference: { rows: reference.rows },
+    tests: settings.tests,
+    calibration: settings.tests === 'calibrated' && t
+      ? { windowRows: t.windowRows, resamples: t.resamples, quantile: t.quantile, seed: t.seed }
+      : null,
+    features,
+    skipped,
+    driftShare,
+    datasetDrift: driftShare >= settings.driftShare,
+  };
+}
