@@ -144,30 +144,20 @@ function calibratedThreshold(settings: DriftSettings, name: string): number {
   return t;
 }
 
-function decideNumeric(name: string, reference: DriftColumns, s: Omit<NumericFeatureDrift, keyof Decision | 'name' | 'kind'>, settings: DriftSettings): Decision {
+/**
+ * The rule that decides a feature: the calibrated threshold on its distance; or Evidently's fixed
+ * rule, the distance on a large reference and a test's p-value on a small one.
+ */
+function decide(name: string, reference: DriftColumns, settings: DriftSettings,
+  distance: { test: 'wasserstein' | 'jensenShannon'; value: number }, pTest: { test: 'ks' | 'chiSquare'; pValue: number }): Decision {
   if (settings.tests === 'calibrated') {
     const threshold = calibratedThreshold(settings, name);
-    return { test: 'wasserstein', statistic: s.wasserstein, threshold, drifted: s.wasserstein > threshold };
+    return { test: distance.test, statistic: distance.value, threshold, drifted: distance.value > threshold };
   }
   if (reference.rows > EVIDENTLY_LARGE_REFERENCE_ROWS) {
-    const threshold = EVIDENTLY_DISTANCE_THRESHOLD;
-    return { test: 'wasserstein', statistic: s.wasserstein, threshold, drifted: s.wasserstein >= threshold };
+    return { test: distance.test, statistic: distance.value, threshold: EVIDENTLY_DISTANCE_THRESHOLD, drifted: distance.value >= EVIDENTLY_DISTANCE_THRESHOLD };
   }
-  const threshold = EVIDENTLY_P_VALUE_THRESHOLD;
-  return { test: 'ks', statistic: s.ks.pValue, threshold, drifted: s.ks.pValue < threshold };
-}
-
-function decideCategorical(name: string, reference: DriftColumns, s: Omit<CategoricalFeatureDrift, keyof Decision | 'name' | 'kind'>, settings: DriftSettings): Decision {
-  if (settings.tests === 'calibrated') {
-    const threshold = calibratedThreshold(settings, name);
-    return { test: 'jensenShannon', statistic: s.jensenShannon, threshold, drifted: s.jensenShannon > threshold };
-  }
-  if (reference.rows > EVIDENTLY_LARGE_REFERENCE_ROWS) {
-    const threshold = EVIDENTLY_DISTANCE_THRESHOLD;
-    return { test: 'jensenShannon', statistic: s.jensenShannon, threshold, drifted: s.jensenShannon >= threshold };
-  }
-  const threshold = EVIDENTLY_P_VALUE_THRESHOLD;
-  return { test: 'chiSquare', statistic: s.chiSquare.pValue, threshold, drifted: s.chiSquare.pValue < threshold };
+  return { test: pTest.test, statistic: pTest.pValue, threshold: EVIDENTLY_P_VALUE_THRESHOLD, drifted: pTest.pValue < EVIDENTLY_P_VALUE_THRESHOLD };
 }
 
 type Kind = 'numeric' | 'categorical';
@@ -196,7 +186,7 @@ function skipReason(reference: DriftColumns, window: DriftColumns, name: string)
 function numericFeature(name: string, reference: DriftColumns, window: DriftColumns, settings: DriftSettings): NumericFeatureDrift {
   const [ref, cur] = [reference.numeric[name], window.numeric[name]];
   const stats = { ks: ks2Sample(ref, cur), psi: psiByReferenceDeciles(ref, cur), wasserstein: wassersteinNormed(ref, cur) };
-  return { name, kind: 'numeric', ...decideNumeric(name, reference, stats, settings), ...stats };
+  return { name, kind: 'numeric', ...decide(name, reference, settings, { test: 'wasserstein', value: stats.wasserstein }, { test: 'ks', pValue: stats.ks.pValue }), ...stats };
 }
 
 function categoricalFeature(name: string, reference: DriftColumns, window: DriftColumns, settings: DriftSettings): CategoricalFeatureDrift {
@@ -207,7 +197,7 @@ function categoricalFeature(name: string, reference: DriftColumns, window: Drift
     // JSON has no Infinity: null stands for it (pValue is then 0), so the report survives a round trip
     chiSquare: { statistic: Number.isFinite(chi.statistic) ? chi.statistic : null, pValue: chi.pValue },
   };
-  return { name, kind: 'categorical', ...decideCategorical(name, reference, stats, settings), ...stats };
+  return { name, kind: 'categorical', ...decide(name, reference, settings, { test: 'jensenShannon', value: stats.jensenShannon }, { test: 'chiSquare', pValue: stats.chiSquare.pValue }), ...stats };
 }
 
 /**
