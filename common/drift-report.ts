@@ -58,7 +58,9 @@ export const SkippedFeatureSchema = z.object({ name: z.string(), reason: z.strin
 export type SkippedFeature = z.output<typeof SkippedFeatureSchema>;
 
 export const DriftCalibrationSchema = z.object({
-  windowRows: z.number(), resamples: z.number(), quantile: z.number(), seed: z.number(),
+  windowRows: z.number(),
+  sampleRows: z.number().openapi({ description: 'the size of each bootstrap sample of the reference; thresholds are scaled from it to the window' }),
+  resamples: z.number(), quantile: z.number(), seed: z.number(),
 });
 export type DriftCalibration = z.output<typeof DriftCalibrationSchema>;
 

@@ -28,7 +28,7 @@ export interface DriftColumns {
 export type ReferenceColumns = Pick<DriftColumns, 'numeric' | 'categorical'>;
 
 export interface CalibratedThresholds extends DriftCalibration {
-  /** per feature: the `quantile` of its test statistic over the resamples */
+  /** per feature: the threshold for a window of `windowRows` rows */
   features: Record<string, number>;
 }
 
@@ -42,85 +42,131 @@ export interface CalibrationOptions {
 
 export const MIN_RESAMPLES = 100;
 const DEFAULT_QUANTILE = 0.99;
+/**
+ * The largest resample drawn. Beyond it a threshold is scaled, not sampled: the distances shrink as
+ * one over the square root of the sample size (below), so a window of a million rows costs what a
+ * window of this many does, and one calibration per version serves every larger window.
+ */
+export const MAX_CALIBRATION_SAMPLE = 5_000;
 
 /**
- * Sorted indices of k rows out of n: without replacement (a partial Fisher-Yates over `perm`, which
- * any earlier shuffle may have left in any order: a partial shuffle of a permutation still draws a
- * uniform subset), or with replacement when k >= n, where without replacement would return the
- * reference itself every time and calibrate every threshold to 0.
+ * What calibration draws, before scaling to a window: per feature, the `quantile` of the statistic
+ * between the reference and `resamples` bootstrap samples of `sampleRows` rows, and the reference's
+ * value count. Plain JSON, so the monitor stores it once per version and sample size.
  */
-function sampleIndices(n: number, k: number, rand: () => number, perm: Int32Array): Int32Array {
-  const out = new Int32Array(k);
-  if (k >= n) {
-    for (let i = 0; i < k; i++) out[i] = Math.floor(rand() * n);
-  } else {
-    for (let i = 0; i < k; i++) {
-      const j = i + Math.floor(rand() * (n - i));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-      out[i] = perm[i];
-    }
+export interface ThresholdBase {
+  sampleRows: number;
+  resamples: number;
+  quantile: number;
+  seed: number;
+  features: Record<string, { score: number; referenceValues: number }>;
+}
+
+/** The resample size for a window: the window's own size, up to MAX_CALIBRATION_SAMPLE. */
+export function calibrationSampleRows(windowRows: number): number {
+  return Math.min(windowRows, MAX_CALIBRATION_SAMPLE);
+}
+
+/**
+ * Indices of k rows drawn with replacement from n, in ascending order, in O(k): the running sums of
+ * k + 1 exponential gaps, divided by their total, are k sorted uniforms. Sorted indices into the
+ * sorted reference give a sorted sample, so no sample is ever sorted.
+ */
+function sortedBootstrapIndices(n: number, k: number, rand: () => number, out: Int32Array, sums: Float64Array): Int32Array {
+  let total = 0;
+  for (let i = 0; i < k; i++) {
+    total += -Math.log(1 - rand());
+    sums[i] = total;
   }
-  return out.sort();
+  total += -Math.log(1 - rand());
+  for (let i = 0; i < k; i++) out[i] = Math.min(n - 1, Math.floor((sums[i] / total) * n));
+  return out;
 }
-
-function identity(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
-}
-
 function quantileOf(values: number[], q: number): number {
   return quantileLinear(Float64Array.from(values).sort(), q);
 }
 
 /**
- * Per feature, what a window of `windowRows` rows drawn at random from the reference itself reaches:
- * the `quantile` (default 0.99) of the normed Wasserstein distance (numeric) or Jensen-Shannon
- * distance (categorical) between the whole reference and each of `resamples` samples. A window
- * scoring above it is rarer than that under no drift. Each feature is sampled on its own: the
- * threshold is about one feature's marginal distribution, which row samples and per-column samples
- * share. Sampling indices of the sorted reference and sorting the indices gives each sample sorted,
- * so no value array is ever sorted again. Deterministic for a seed (features in name order).
+ * Per feature, the `quantile` (default 0.99) of the normed Wasserstein distance (numeric) or
+ * Jensen-Shannon distance (categorical) between the whole reference and each of `resamples`
+ * bootstrap samples of `sampleRows` rows of it. Each feature is sampled on its own: the threshold is
+ * about one feature's marginal distribution. Deterministic for a seed (features in name order).
  * A feature without values in the reference gets no threshold (checkDrift skips it).
  */
-export function calibrateThresholds(reference: ReferenceColumns, windowRows: number, opts: CalibrationOptions): CalibratedThresholds {
+export function calibrateBase(reference: ReferenceColumns, sampleRows: number, opts: CalibrationOptions): ThresholdBase {
   const resamples = opts.resamples ?? MIN_RESAMPLES;
   const quantile = opts.quantile ?? DEFAULT_QUANTILE;
-  if (!Number.isInteger(windowRows) || windowRows < 1) throw new RangeError(`windowRows must be a positive integer, not ${windowRows}`);
+  if (!Number.isInteger(sampleRows) || sampleRows < 1) throw new RangeError(`sampleRows must be a positive integer, not ${sampleRows}`);
   if (!Number.isInteger(resamples) || resamples < MIN_RESAMPLES) throw new RangeError(`resamples must be an integer >= ${MIN_RESAMPLES}, not ${resamples}`);
   if (!(quantile > 0 && quantile < 1)) throw new RangeError(`quantile must be in (0, 1), not ${quantile}`);
   const rand = mulberry32(opts.seed);
-  const features: Record<string, number> = {};
+  const features: ThresholdBase['features'] = {};
+  const [idx, sums] = [new Int32Array(sampleRows), new Float64Array(sampleRows)];
 
   for (const name of Object.keys(reference.numeric).sort()) {
     const ref = reference.numeric[name];
     if (ref.length === 0) continue;
-    const perm = identity(ref.length);
-    const sample = new Float64Array(windowRows);
+    const sample = new Float64Array(sampleRows);
     const scores: number[] = [];
     for (let r = 0; r < resamples; r++) {
-      const idx = sampleIndices(ref.length, windowRows, rand, perm);
-      for (let i = 0; i < windowRows; i++) sample[i] = ref[idx[i]];
+      sortedBootstrapIndices(ref.length, sampleRows, rand, idx, sums);
+      for (let i = 0; i < sampleRows; i++) sample[i] = ref[idx[i]];
       scores.push(wassersteinNormed(ref, sample));
     }
-    features[name] = quantileOf(scores, quantile);
+    features[name] = { score: quantileOf(scores, quantile), referenceValues: ref.length };
   }
 
   for (const name of Object.keys(reference.categorical).sort()) {
     const values = reference.categorical[name];
     if (values.length === 0) continue;
     const { categories, reference: refCounts } = categoryCounts(values, []);
-    const codeOf = new Map(categories.map((c, k) => [c, k]));
-    const codes = Int32Array.from(values, (v) => codeOf.get(v)!);
-    const perm = identity(values.length);
+    // a draw of a row is a draw of its category by the reference's shares: sample from the cumulative counts
+    const cumulative = new Float64Array(categories.length);
+    refCounts.reduce((sum, c, k) => (cumulative[k] = sum + c), 0);
     const scores: number[] = [];
     for (let r = 0; r < resamples; r++) {
       const counts = new Array<number>(categories.length).fill(0);
-      for (const i of sampleIndices(values.length, windowRows, rand, perm)) counts[codes[i]]++;
+      for (let i = 0; i < sampleRows; i++) {
+        const u = rand() * values.length;
+        let lo = 0;
+        let hi = categories.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (cumulative[mid] > u) hi = mid;
+          else lo = mid + 1;
+        }
+        counts[lo]++;
+      }
       scores.push(jensenShannon(refCounts, counts));
     }
-    features[name] = quantileOf(scores, quantile);
+    features[name] = { score: quantileOf(scores, quantile), referenceValues: values.length };
   }
+  return { sampleRows, resamples, quantile, seed: opts.seed, features };
+}
 
-  return { windowRows, resamples, quantile, seed: opts.seed, features };
+/**
+ * The thresholds for a window of `windowRows` rows. A window is not drawn from the reference but
+ * beside it, from the same world when nothing drifted: the distance between two independent samples
+ * of sizes k and n goes as sqrt(1/k + 1/n), and a bootstrap sample of s rows against its own
+ * reference as sqrt(1/s) (both distances are root-n consistent). So each drawn score is scaled by
+ * sqrt(s * (1/k + 1/n)): about 1 for a window much smaller than the reference, above 1 for a window
+ * the reference's size, which subsampling the reference alone would understate.
+ */
+export function thresholdsFor(base: ThresholdBase, windowRows: number): CalibratedThresholds {
+  if (!Number.isInteger(windowRows) || windowRows < 1) throw new RangeError(`windowRows must be a positive integer, not ${windowRows}`);
+  const features = Object.fromEntries(Object.entries(base.features).map(([name, { score, referenceValues }]) =>
+    [name, score * Math.sqrt(base.sampleRows * (1 / windowRows + 1 / referenceValues))]));
+  return { windowRows, sampleRows: base.sampleRows, resamples: base.resamples, quantile: base.quantile, seed: base.seed, features };
+}
+
+/**
+ * What a window of `windowRows` rows reaches when nothing drifted, per feature: calibrateBase at the
+ * window's size (at most MAX_CALIBRATION_SAMPLE rows) scaled by thresholdsFor. A window scoring
+ * above it is rarer than the quantile under no drift.
+ */
+export function calibrateThresholds(reference: ReferenceColumns, windowRows: number, opts: CalibrationOptions): CalibratedThresholds {
+  if (!Number.isInteger(windowRows) || windowRows < 1) throw new RangeError(`windowRows must be a positive integer, not ${windowRows}`);
+  return thresholdsFor(calibrateBase(reference, calibrationSampleRows(windowRows), opts), windowRows);
 }
 
 export interface DriftSettings {
@@ -229,7 +275,7 @@ export function checkDrift(reference: DriftColumns, window: DriftColumns, settin
     reference: { rows: reference.rows },
     tests: settings.tests,
     calibration: settings.tests === 'calibrated' && t
-      ? { windowRows: t.windowRows, resamples: t.resamples, quantile: t.quantile, seed: t.seed }
+      ? { windowRows: t.windowRows, sampleRows: t.sampleRows, resamples: t.resamples, quantile: t.quantile, seed: t.seed }
       : null,
     features,
     skipped,
