@@ -4,7 +4,9 @@
  * settings is derived from them. Defaults here are the platform's defaults (documented in README.md).
  */
 import { z } from '@hono/zod-openapi';
-import { DURATION_MESSAGE, DURATION_PATTERN, msOf } from './durations';
+import { Duration } from './duration-schema';
+import { msOf } from './durations';
+import { MonitorSettingsPatchSchema } from './monitor-settings';
 import { SafeMultilineText, SafeText } from './text';
 import { MAX_DATASET_URI_LENGTH, SQL_SCHEME } from './source-uri';
 import { canaryModes, datasetFormats, modelTasks, triggerKinds } from './vocabulary';
@@ -14,14 +16,9 @@ export const MAX_VALUES_PER_PARAMETER = 100;
 export const MAX_GRID_SIZE = 10_000;
 const gridSize = (space: Record<string, unknown[] | undefined>) => Object.values(space).reduce((n, v) => n * (v?.length ?? 1), 1);
 
-/** Bounds of every duration a request names: a timer past them is a mistake or an attack (M9). */
-export const MIN_DURATION = '1s';
-export const MAX_DURATION = '365d';
+export { Duration, MAX_DURATION, MIN_DURATION } from './duration-schema';
 /** a canary step may be held at most this many times its length while it waits for traffic */
 export const MAX_STEP_HOLDS = 100;
-export const Duration = z.string().max(24).regex(DURATION_PATTERN, DURATION_MESSAGE)
-  .refine((d) => msOf(d) >= msOf(MIN_DURATION) && msOf(d) <= msOf(MAX_DURATION), `a duration from ${MIN_DURATION} to ${MAX_DURATION}`)
-  .openapi({ example: '72h' });
 export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
   'expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit').openapi({ example: 'weather' });
 
@@ -130,7 +127,8 @@ export const PipelineRequest = z.object({
   }).strict().prefault({}),
   canary: CanarySchema.nullable().default(null)
     .openapi({ description: 'Canary rollout after approval ({} for the defaults); null promotes straight after approval.' }),
-  monitor: z.record(z.string(), z.unknown()).default({}),
+  monitor: MonitorSettingsPatchSchema.default({})
+    .openapi({ description: 'settings of the model\'s monitor from this version\'s promotion on (see PUT /v1/models/:name/monitor)' }),
 }).strict().openapi('PipelineRequest');
 export type PipelineRequest = z.input<typeof PipelineRequest>;
 /** A pipeline request after validation and defaults: what the workflow runs. */
@@ -149,7 +147,10 @@ export const PipelineTriggerSchema = z.object({
   kind: z.enum(triggerKinds),
   /** who: the person's name (api), or the monitor, schedule or arrival that started it */
   by: z.string().nullable(),
+  /** the drift report that started it (drift, performance) */
   reportId: z.string().optional(),
   scheduleId: z.string().optional(),
+  /** the new data's hash (arrival): the same bytes never start a second retraining */
+  datasetHash: z.string().optional(),
 }).openapi('PipelineTrigger');
 export type PipelineTrigger = z.output<typeof PipelineTriggerSchema>;

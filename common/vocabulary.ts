@@ -60,9 +60,16 @@ export const actorKinds = ['person', 'system'] as const;
 export type ActorKind = (typeof actorKinds)[number];
 
 /** What started a pipeline: a person through the API, drift, a schedule, new data, or a retry. */
-export const triggerKinds = ['api', 'drift', 'schedule', 'arrival', 'retry'] as const;
+export const triggerKinds = ['api', 'drift', 'performance', 'schedule', 'arrival', 'retry'] as const;
 export type TriggerKind = (typeof triggerKinds)[number];
 
 /** Metrics where a lower value is the better model; every other metric is higher-is-better. */
 export const lowerIsBetterMetrics = ['rmse', 'mae', 'log_loss', 'mape', 'ece'] as const;
 export const higherIsBetter = (metric: string) => !(lowerIsBetterMetrics as readonly string[]).includes(metric);
+
+/**
+ * What a monitor check did: nothing; started a retraining or joined the one running; held back by
+ * the cooldown; judged nothing because the monitor is paused or the window had too few rows.
+ */
+export const monitorActions = ['none', 'retraining_started', 'retraining_running', 'cooldown', 'paused', 'too_few_rows'] as const;
+export type MonitorAction = (typeof monitorActions)[number];

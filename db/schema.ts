@@ -9,12 +9,14 @@ import type {
 } from '../common/domain';
 import type { CsvOptions, PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
 import type { ModelPolicy } from '../common/policy';
+import type { DriftReport } from '../common/monitor-settings';
+import type { ThresholdBase } from '../ml/drift-check';
 import type { ColumnSchema, PipelineStatus, TrainingStatus } from '../common/pipeline-status';
 import {
-  actorKinds, auditActions, canaryModes, datasetFormats, decisions, modelTasks, pipelineStatuses, predictionRoles, roles, versionStatuses,
+  actorKinds, auditActions, canaryModes, datasetFormats, decisions, modelTasks, monitorActions, pipelineStatuses, predictionRoles, roles, versionStatuses,
 } from '../common/vocabulary';
 import {
-  bigserial, doublePrecision, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex,
+  bigserial, boolean, doublePrecision, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 export const roleEnum = pgEnum('role', roles);
@@ -216,7 +218,11 @@ export const predictions = pgTable('predictions', {
   /** the model's time for the request this instance came in */
   latencyMs: doublePrecision('latency_ms').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
-}, (t) => [index('predictions_model_version_created').on(t.modelName, t.version, t.createdAt)]);
+}, (t) => [
+  index('predictions_model_version_created').on(t.modelName, t.version, t.createdAt),
+  // the monitor's window: a model's newest predictions, whichever version answered
+  index('predictions_model_created').on(t.modelName, t.createdAt),
+]);
 
 /** Ground truth that arrives later, joined to a prediction by its id (POST /v1/feedback). */
 export const feedback = pgTable('feedback', {
@@ -228,8 +234,40 @@ export const feedback = pgTable('feedback', {
   receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
+/**
+ * What the monitor compares each window against, computed once per model version: the training
+ * dataset's feature columns (sorted numeric values, categorical values) and the training labels, as
+ * an artifact, and the calibrated threshold bases per resample size (ml/drift-check.ts ThresholdBase).
+ */
+export const driftReferences = pgTable('drift_references', {
+  modelName: text('model_name').notNull(),
+  version: integer('version').notNull(),
+  datasetHash: text('dataset_hash').notNull().references(() => datasets.hash),
+  rows: integer('rows').notNull(),
+  artifactKey: text('artifact_key').notNull(),
+  /** sample rows -> ThresholdBase */
+  thresholdBases: jsonb('threshold_bases').$type<Record<string, ThresholdBase>>().notNull().default(sql`'{}'::jsonb`),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('drift_references_model_version').on(t.modelName, t.version)]);
+
+/** One row per monitor check: the whole report (API.md's DriftReport) and what the monitor did about it. */
+export const driftReports = pgTable('drift_reports', {
+  id: text('id').primaryKey(),
+  modelName: text('model_name').notNull(),
+  version: integer('version').notNull(),
+  windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+  windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+  rows: integer('rows').notNull(),
+  datasetDrift: boolean('dataset_drift').notNull(),
+  action: text('action', { enum: monitorActions }).notNull(),
+  pipelineId: text('pipeline_id'),
+  report: jsonb('report').$type<DriftReport>().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('drift_reports_model_created').on(t.modelName, t.createdAt)]);
+
 export const schema = {
   apiKeys, datasets, dataContracts, models, modelVersions, modelPolicies, pipelineRuns, approvals, auditEvents, predictions, feedback,
+  driftReferences, driftReports,
 };
 
 /** A prediction as the log keeps it: the label and its probabilities, or the value. */

@@ -98,7 +98,8 @@ export async function startPlatform(config: Config, opts: {
     const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
-      plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, sources: sourcePolicyOf(config) })],
+      plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, sources: sourcePolicyOf(config),
+        client, queues: { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout } })],
       shutdownGraceTime: '10s',
     }));
   }

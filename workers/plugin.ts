@@ -16,6 +16,8 @@ import { SimplePlugin } from '@temporalio/plugin';
 import { createOrchestrationActivities, createTrainingQueueActivities } from '../activities';
 import { sourcePolicyOf, type SourcePolicy } from '../activities/source-policy';
 import { loadConfig } from '../config';
+import type { Client } from '@temporalio/client';
+import type { PipelineQueues } from '../common/pipeline-start';
 import type { ArtifactStore } from '../db/artifacts';
 import type { Db } from '../db/client';
 import type { BackendPreference } from '../ml/backend';
@@ -23,7 +25,14 @@ import type { BackendPreference } from '../ml/backend';
 export const workflowsPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
 export type PerennialPluginOptions =
-  | { role: 'orchestration'; db: Db; artifacts: ArtifactStore; codeVersion?: string; registerWorkflows?: boolean; workflowBundlePath?: string; sources?: SourcePolicy }
+  | {
+    role: 'orchestration'; db: Db; artifacts: ArtifactStore; codeVersion?: string; registerWorkflows?: boolean; workflowBundlePath?: string;
+    sources?: SourcePolicy;
+    /** lets the monitor start retrainings and a promotion start the model's monitor */
+    client?: Client;
+    /** the queues a retraining's pipeline runs on (default: perennial and perennial-training) */
+    queues?: PipelineQueues;
+  }
   | { role: 'training'; artifacts: ArtifactStore; backend?: BackendPreference };
 
 export class PerennialPlugin extends SimplePlugin {
@@ -40,7 +49,7 @@ export class PerennialPlugin extends SimplePlugin {
       name: 'perennial',
       activities: createOrchestrationActivities({
         db: options.db, artifacts: options.artifacts, codeVersion: options.codeVersion ?? codeVersion(),
-        sources: options.sources ?? sourcePolicyOf(loadConfig()),
+        sources: options.sources ?? sourcePolicyOf(loadConfig()), client: options.client, queues: options.queues,
       }),
       ...(registerWorkflows && options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : {}),
       ...(registerWorkflows && !options.workflowBundlePath ? { workflowsPath } : {}),

@@ -17,4 +17,6 @@ export const Patches = {
   promotionTakesSlot: 'promotion-takes-slot',
   /** the servability check also replays recent production requests (release 0.2, issue 10) */
   replayProductionRequests: 'replay-production-requests',
+  /** a promotion starts the model's monitor, or re-targets it to the new version (release 0.3, issue 11) */
+  monitorOnPromotion: 'monitor-on-promotion',
 } as const;

@@ -130,6 +130,12 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       if (patched(Patches.promotionTakesSlot)) await slot.claimCanarySlot({ model: spec.model, version, workflowId: pipelineId });
       await commits.promoteVersion({ pipelineId, runId: status.runId, model: spec.model, version, ...(promotion ?? { actor }) });
     });
+    // from now on the model's monitor watches this version; a monitor that cannot be reached does not undo the promotion
+    if (patched(Patches.monitorOnPromotion)) {
+      await records.watchModel({ model: spec.model, version, settings: spec.monitor }).catch((err) => {
+        if (!(err instanceof ActivityFailure)) throw err;
+      });
+    }
     return await finish('completed');
   } catch (err) {
     if (isCancellation(err)) {

@@ -6,7 +6,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { personActor } from '../../common/actors';
 import { ModelName } from '../../common/pipeline-request';
-import { DEFAULT_POLICY, ModelPolicySchema, type ModelPolicy } from '../../common/policy';
+import { ModelPolicySchema, type ModelPolicy } from '../../common/policy';
+import { policyOf } from '../../db/policies';
 import { writeAudit } from '../../db/audit';
 import type { Db } from '../../db/client';
 import { modelPolicies } from '../../db/schema';
@@ -15,11 +16,7 @@ import { errorResponses, json, newRouter, pathParam } from '../router';
 
 const NameParam = z.object({ name: pathParam('name', ModelName) });
 
-/** The policy every pipeline of `model` runs under: the stored one, or the default. */
-export async function policyOf(db: Db, model: string): Promise<ModelPolicy> {
-  const [row] = await db.select({ policy: modelPolicies.policy }).from(modelPolicies).where(eq(modelPolicies.modelName, model));
-  return row ? ModelPolicySchema.parse(row.policy) : DEFAULT_POLICY;
-}
+export { policyOf } from '../../db/policies';
 
 export function policyRoutes(db: Db) {
   return newRouter()

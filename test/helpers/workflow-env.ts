@@ -14,6 +14,8 @@ import { ApplicationFailure, type LogLevel, type LogMetadata, type QueryDefiniti
 import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { OrchestrationActivities, TrainingActivities } from '../../activities';
+import type { MeasureInput, Measurement } from '../../activities/monitoring';
+import type { DriftReport } from '../../common/monitor-settings';
 import { canaryStatusQuery, statusQuery, type CanaryInput, type DecisionInput, type PipelineInput } from '../../workflows';
 import { workflowsPath } from '../../workers/plugin';
 import { PipelineRequest } from '../../common/pipeline-request';
@@ -78,6 +80,22 @@ export function canaryAnalysis(over: Partial<CanaryAnalysis> = {}): CanaryAnalys
   };
 }
 
+/** A measured window without drift: one numeric feature compared, nothing drifted. */
+export function driftReport(input: MeasureInput, over: Partial<DriftReport> = {}): DriftReport {
+  return {
+    id: input.reportId, model: input.model, version: input.version, windowStart: input.windowEnd, windowEnd: input.windowEnd,
+    rows: 500, reference: { rows: 1461, datasetHash: 'a'.repeat(64) }, tests: 'calibrated',
+    calibration: { windowRows: 500, sampleRows: 500, resamples: 100, quantile: 0.99, seed: 1 },
+    features: [{
+      name: 'temp', kind: 'numeric', test: 'wasserstein', statistic: 0.05, threshold: 0.12, drifted: false,
+      ks: { statistic: 0.04, pValue: 0.5 }, psi: 0.01, wasserstein: 0.05,
+    }],
+    skipped: [], driftShare: 0, datasetDrift: false, prediction: null, performance: null, estimated: null,
+    action: 'none', pipelineId: null, reason: null, at: input.windowEnd,
+    ...over,
+  };
+}
+
 export function baseOrchestrationMocks() {
   const columns = [
     { name: 'temp', type: 'DOUBLE', kind: 'numeric' as const },
@@ -107,6 +125,13 @@ export function baseOrchestrationMocks() {
     async setCanaryWeight() {},
     async rollBackCanary() {},
     async analyseCanary() { return canaryAnalysis(); },
+    async measureDrift(input): Promise<Measurement> { return { judged: true, report: driftReport(input) }; },
+    async recordDriftReport() {},
+    async requestRetraining(input) { return { pipelineId: `pipeline-${input.model}-r1`, started: true }; },
+    async retrainingSpec(input) { return input.spec ?? pipelineSpec({ model: input.model }); },
+    async sourceHasNewData() { return { fresh: false }; },
+    async productionSource() { return null; },
+    async watchModel(input) { return { workflowId: `monitor-${input.model}` }; },
   } satisfies OrchestrationActivities;
 }
 

@@ -1,0 +1,167 @@
+/**
+ * The reference a monitor compares each window against: every row of the production version's
+ * training dataset, as the drift statistics take it (numeric features sorted, categorical features
+ * counted), and the training labels for prediction drift. DuckDB reads and sorts the file; the
+ * result is stored once per version as a binary artifact (a JSON header, then Float64 values and
+ * category counts), so a check never re-reads the dataset. Calibrated threshold bases are cached on
+ * the same row per resample size.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { ColumnSchema } from '../common/pipeline-status';
+import type { ModelTask } from '../common/vocabulary';
+import type { ArtifactStore } from '../db/artifacts';
+import type { Db } from '../db/client';
+import { datasets, driftReferences, modelVersions } from '../db/schema';
+import type { DriftColumns, ThresholdBase } from '../ml/drift-check';
+import { quoteIdent, sourceSql, withDuckDb } from './duckdb';
+
+/** How a feature is compared: numeric values, or categories (booleans and strings); datetimes are not compared. */
+export type FeatureKind = 'numeric' | 'categorical' | 'skipped';
+
+export function featureKind(column: ColumnSchema | undefined): FeatureKind {
+  if (!column) return 'skipped';
+  if (column.kind === 'numeric') return 'numeric';
+  if (column.kind === 'categorical' || column.kind === 'boolean') return 'categorical';
+  return 'skipped';
+}
+
+export interface DriftReference {
+  model: string;
+  version: number;
+  task: ModelTask;
+  datasetHash: string;
+  rows: number;
+  /** the version's features by how they are compared */
+  kinds: Record<string, FeatureKind>;
+  features: DriftColumns;
+  /** the training labels: categorical (classifiers) or numeric (regression), under the name "prediction" */
+  target: DriftColumns;
+  /** the version's held-out accuracy (classifiers) or MAE (regression), when evaluation recorded it */
+  expected: { accuracy?: number; mae?: number };
+  artifactKey: string;
+  thresholdBases: Record<string, ThresholdBase>;
+}
+
+interface Header {
+  rows: number;
+  numeric: { name: string; length: number }[];
+  categorical: { name: string; categories: string[]; counts: number[] }[];
+}
+
+const PREDICTION = 'prediction';
+
+function encode(header: Header, arrays: Float64Array[]): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(json.length, 0);
+  // values start on an 8-byte boundary so they can be viewed as Float64Arrays without a copy
+  const pad = (8 - ((8 + json.length) % 8)) % 8;
+  return Buffer.concat([head, json, Buffer.alloc(pad), ...arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))]);
+}
+
+function decode(bytes: Buffer): { header: Header; numeric: Record<string, Float64Array>; categorical: Record<string, string[]> } {
+  const length = bytes.readUInt32LE(0);
+  const header = JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')) as Header;
+  let offset = 8 + length + ((8 - ((8 + length) % 8)) % 8);
+  const numeric: Record<string, Float64Array> = {};
+  for (const { name, length: n } of header.numeric) {
+    // copied out of the file's buffer: a Float64Array needs an aligned offset in its own buffer
+    numeric[name] = new Float64Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 8));
+    offset += n * 8;
+  }
+  const categorical: Record<string, string[]> = {};
+  for (const { name, categories, counts } of header.categorical) {
+    const values: string[] = new Array(counts.reduce((a, b) => a + b, 0));
+    let i = 0;
+    categories.forEach((c, k) => { values.fill(c, i, i + counts[k]); i += counts[k]; });
+    categorical[name] = values;
+  }
+  return { header, numeric, categorical };
+}
+
+function columnsOf(decoded: ReturnType<typeof decode>, names: (name: string) => boolean, rows: number): DriftColumns {
+  return {
+    rows,
+    numeric: Object.fromEntries(Object.entries(decoded.numeric).filter(([n]) => names(n))),
+    categorical: Object.fromEntries(Object.entries(decoded.categorical).filter(([n]) => names(n))),
+  };
+}
+
+/** Reads, sorts and counts the dataset's columns in DuckDB: one query per column, nothing row by row in JavaScript. */
+async function buildReference(source: string, kinds: Record<string, FeatureKind>, target: { name: string; numeric: boolean }) {
+  return withDuckDb(async (conn) => {
+    const header: Header = { rows: 0, numeric: [], categorical: [] };
+    const arrays: Float64Array[] = [];
+    const labelled = `(SELECT * FROM ${source} WHERE ${quoteIdent(target.name)} IS NOT NULL)`;
+    const rows = await conn.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${labelled}`);
+    header.rows = Number(rows.getRowObjectsJS()[0].n);
+    const numericColumn = async (name: string, column: string) => {
+      const reader = await conn.runAndReadAll(`SELECT v FROM (SELECT TRY_CAST(${quoteIdent(column)} AS DOUBLE) AS v FROM ${labelled})
+        WHERE v IS NOT NULL AND isfinite(v) AND abs(v) < 1e150 ORDER BY v`);
+      const values = Float64Array.from(reader.getColumnsJS()[0] as number[]);
+      header.numeric.push({ name, length: values.length });
+      arrays.push(values);
+    };
+    const categoricalColumn = async (name: string, column: string) => {
+      const reader = await conn.runAndReadAll(`SELECT ${quoteIdent(column)}::VARCHAR AS v, count(*)::DOUBLE AS n FROM ${labelled}
+        WHERE ${quoteIdent(column)} IS NOT NULL GROUP BY 1 ORDER BY 1`);
+      const counted = reader.getRowObjectsJS() as { v: string; n: number }[];
+      header.categorical.push({ name, categories: counted.map((c) => String(c.v)), counts: counted.map((c) => Number(c.n)) });
+    };
+    for (const [name, kind] of Object.entries(kinds)) {
+      if (kind === 'numeric') await numericColumn(name, name);
+      else if (kind === 'categorical') await categoricalColumn(name, name);
+    }
+    if (target.numeric) await numericColumn(`\0${PREDICTION}`, target.name);
+    else await categoricalColumn(`\0${PREDICTION}`, target.name);
+    return encode(header, arrays);
+  });
+}
+
+export interface ReferenceDeps {
+  db: Db;
+  artifacts: ArtifactStore;
+}
+
+/** The version's reference: built and stored on its first check, read back on every later one. */
+export async function loadReference({ db, artifacts }: ReferenceDeps, model: string, version: number): Promise<DriftReference> {
+  const [v] = await db.select({
+    task: modelVersions.task, datasetHash: modelVersions.datasetHash, target: modelVersions.target, features: modelVersions.features,
+    metrics: modelVersions.metrics, artifactKey: modelVersions.artifactKey, schema: datasets.schema, format: datasets.format,
+    readOptions: datasets.readOptions, datasetKey: datasets.artifactKey,
+  }).from(modelVersions).innerJoin(datasets, eq(datasets.hash, modelVersions.datasetHash))
+    .where(and(eq(modelVersions.modelName, model), eq(modelVersions.version, version)));
+  if (!v) throw new Error(`model ${model} has no version ${version}`);
+  const kinds = Object.fromEntries(v.features.map((name) => [name, featureKind(v.schema.find((c) => c.name === name))]));
+
+  let [row] = await db.select().from(driftReferences).where(and(eq(driftReferences.modelName, model), eq(driftReferences.version, version)));
+  if (!row) {
+    const file = await artifacts.localPath(v.datasetKey);
+    const bytes = await buildReference(sourceSql(file, v.format, v.readOptions ?? {}), kinds, { name: v.target, numeric: v.task === 'regression' });
+    const artifactKey = `drift-references/${model}/v${version}/reference.bin`;
+    await artifacts.putBytes(artifactKey, bytes);
+    const rows = decode(bytes).header.rows;
+    await db.insert(driftReferences).values({ modelName: model, version, datasetHash: v.datasetHash, rows, artifactKey }).onConflictDoNothing();
+    [row] = await db.select().from(driftReferences).where(and(eq(driftReferences.modelName, model), eq(driftReferences.version, version)));
+  }
+  const decoded = decode(await artifacts.getBytes(row.artifactKey));
+  const isTarget = (n: string) => n === `\0${PREDICTION}`;
+  const target = columnsOf(decoded, isTarget, decoded.header.rows);
+  const rename = <T>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).map(([, a]) => [PREDICTION, a]));
+  const metrics = v.metrics as Record<string, number | undefined>;
+  return {
+    model, version, task: v.task, datasetHash: v.datasetHash, rows: decoded.header.rows, kinds,
+    features: columnsOf(decoded, (n) => !isTarget(n), decoded.header.rows),
+    target: { rows: target.rows, numeric: rename(target.numeric), categorical: rename(target.categorical) },
+    expected: { accuracy: metrics.accuracy, mae: metrics.mae },
+    artifactKey: row.artifactKey,
+    thresholdBases: row.thresholdBases,
+  };
+}
+
+/** Keeps a calibrated base with the version's reference, so no later check of the same size draws it again. */
+export async function saveThresholdBase(db: Db, model: string, version: number, key: string, base: ThresholdBase): Promise<void> {
+  await db.update(driftReferences)
+    .set({ thresholdBases: sql`${driftReferences.thresholdBases} || jsonb_build_object(${key}::text, ${JSON.stringify(base)}::jsonb)` })
+    .where(and(eq(driftReferences.modelName, model), eq(driftReferences.version, version)));
+}

@@ -1,0 +1,197 @@
+/**
+ * The monitor's activities: measure a window against the production version's reference, record
+ * the report, start (or join) a retraining, find the spec a retraining runs, look for new bytes at
+ * the training source, and start or re-target a model's monitor after a promotion. The monitor
+ * workflow decides; these do the I/O. Every write is idempotent (keyed by report id or workflow id).
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { DriftReportCore } from '../common/drift-report';
+import { msOf } from '../common/durations';
+import { DEFAULT_MONITOR_SETTINGS, MonitorSettingsPatchSchema, type DriftReport, type MonitorSettings } from '../common/monitor-settings';
+import { ModelNameKey, TASK_QUEUES, workflowIds } from '../common/names';
+import type { PipelineRequest, PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
+import type { PipelineQueues } from '../common/pipeline-start';
+import { applyPolicy } from '../common/policy';
+import { startRetraining, type RetrainingStarted } from '../common/retraining';
+import type { ArtifactStore } from '../db/artifacts';
+import type { Db } from '../db/client';
+import { policyOf } from '../db/policies';
+import { driftReports, modelVersions, pipelineRuns } from '../db/schema';
+import { calibrateBase, calibrationSampleRows, checkDrift, thresholdsFor, type DriftColumns, type ThresholdBase } from '../ml/drift-check';
+import { loadReference, saveThresholdBase, type DriftReference } from './drift-reference';
+import { countWindow, readWindow, windowPerformance } from './drift-window';
+import { retargetSignal, MONITOR_WORKFLOW, type MonitorInput } from '../workflows/monitor-messages';
+
+export interface MonitoringDeps {
+  db: Db;
+  artifacts: ArtifactStore;
+  /** starts retrainings and monitors; absent where a worker runs without one (then those activities fail) */
+  client?: Client;
+  queues?: PipelineQueues;
+}
+
+export interface MeasureInput {
+  reportId: string;
+  model: string;
+  version: number;
+  settings: MonitorSettings;
+  /** ISO time: the window is (windowEnd - settings.window, windowEnd] */
+  windowEnd: string;
+}
+
+/** A measured window, before the monitor decides: its report with action 'none', and what the decision needs. */
+export interface Measurement {
+  report: DriftReport;
+  /** the window had at least minRows rows and was compared */
+  judged: boolean;
+}
+
+/** A fixed seed per version: the same version calibrates to the same thresholds. */
+const calibrationSeed = (version: number) => 0x5eed + version;
+
+async function thresholds(db: Db, ref: DriftReference, columns: DriftColumns, windowRows: number, tag: string) {
+  const sampleRows = calibrationSampleRows(windowRows);
+  const key = `${tag}:${sampleRows}`;
+  let base: ThresholdBase | undefined = ref.thresholdBases[key];
+  if (!base) {
+    base = calibrateBase(columns, sampleRows, { seed: calibrationSeed(ref.version) });
+    await saveThresholdBase(db, ref.model, ref.version, key, base);
+  }
+  return thresholdsFor(base, windowRows);
+}
+
+const emptyCore = (rows: number, referenceRows: number, mode: DriftReportCore['tests']): DriftReportCore => ({
+  rows, reference: { rows: referenceRows }, tests: mode, calibration: null, features: [], skipped: [], driftShare: 0, datasetDrift: false,
+});
+
+export function createMonitoringActivities({ db, artifacts, client, queues }: MonitoringDeps) {
+  const temporal = () => {
+    if (!client) throw ApplicationFailure.nonRetryable('this worker has no Temporal client for monitoring activities', 'NoTemporalClient');
+    return client;
+  };
+  const retrainingQueues = queues ?? { orchestration: TASK_QUEUES.orchestration, training: TASK_QUEUES.training };
+
+  return {
+    /** One check: the window against the reference, every statistic, prediction drift, performance on labels. */
+    async measureDrift(input: MeasureInput): Promise<Measurement> {
+      const { settings } = input;
+      const ref = await loadReference({ db, artifacts }, input.model, input.version);
+      const end = new Date(input.windowEnd);
+      const start = new Date(end.getTime() - msOf(settings.window));
+      const mode = settings.tests ?? 'calibrated';
+      const request = { model: input.model, version: input.version, start, end, kinds: ref.kinds, task: ref.task };
+      const rows = await countWindow(db, request);
+      const head = {
+        id: input.reportId, model: input.model, version: input.version, windowStart: start.toISOString(), windowEnd: end.toISOString(),
+        prediction: null, performance: null, estimated: null, action: 'none' as const, pipelineId: null, reason: null, at: new Date().toISOString(),
+      };
+      const reference = { rows: ref.rows, datasetHash: ref.datasetHash };
+      if (rows < settings.minRows) {
+        return {
+          judged: false,
+          report: { ...emptyCore(rows, ref.rows, mode), ...head, reference, reason: `${rows} predictions in the window; a check needs ${settings.minRows}` },
+        };
+      }
+      const window = await readWindow(db, request, rows);
+      const core = checkDrift(ref.features, window.features, {
+        tests: mode, driftShare: settings.driftShare,
+        thresholds: mode === 'calibrated' ? await thresholds(db, ref, ref.features, window.features.rows, 'features') : undefined,
+      });
+
+      let prediction: DriftReport['prediction'] = null;
+      if (window.prediction.rows > 0) {
+        const p = checkDrift(ref.target, window.prediction, {
+          tests: mode, driftShare: 1,
+          thresholds: mode === 'calibrated' ? await thresholds(db, ref, ref.target, window.prediction.rows, 'prediction') : undefined,
+        }).features[0];
+        if (p) prediction = { test: p.test, statistic: p.statistic, threshold: p.threshold, drifted: p.drifted };
+      }
+
+      const measured = await windowPerformance(db, request);
+      let performance: DriftReport['performance'] = null;
+      if (measured.labels >= settings.minLabels) {
+        const expected = ref.task === 'classification' ? ref.expected.accuracy ?? null : ref.expected.mae ?? null;
+        performance = {
+          ...measured, expected,
+          drop: ref.task === 'classification' && expected !== null && measured.accuracy !== undefined ? expected - measured.accuracy : null,
+        };
+      }
+      return { judged: true, report: { ...core, ...head, reference, prediction, performance } };
+    },
+
+    async recordDriftReport(report: DriftReport): Promise<void> {
+      await db.insert(driftReports).values({
+        id: report.id, modelName: report.model, version: report.version, windowStart: new Date(report.windowStart),
+        windowEnd: new Date(report.windowEnd), rows: report.rows, datasetDrift: report.datasetDrift, action: report.action,
+        pipelineId: report.pipelineId, report,
+      }).onConflictDoNothing();
+    },
+
+    /** Starts `retrain-<model>`, or joins the one running. */
+    async requestRetraining(input: { model: string; trigger: PipelineTrigger; spec?: PipelineSpec; datasetUri?: string }): Promise<RetrainingStarted> {
+      return startRetraining(temporal(), input, retrainingQueues);
+    },
+
+    /**
+     * What a retraining runs: the given spec (a schedule's) or the model's last production pipeline
+     * spec, under the model's policy as it is now (a tightened policy applies), on new data when given.
+     */
+    async retrainingSpec(input: { model: string; spec?: PipelineSpec; datasetUri?: string }): Promise<PipelineSpec> {
+      let spec = input.spec;
+      if (!spec) {
+        const [last] = await db.select({ request: pipelineRuns.request }).from(modelVersions)
+          .innerJoin(pipelineRuns, eq(pipelineRuns.id, modelVersions.pipelineId))
+          .where(and(eq(modelVersions.modelName, input.model), sql`${modelVersions.status} in ('production', 'archived')`))
+          .orderBy(sql`${modelVersions.status} = 'production' desc`, desc(modelVersions.version)).limit(1);
+        if (!last) throw ApplicationFailure.nonRetryable(`Model ${input.model} has never been in production: there is no spec to retrain.`, 'NothingToRetrain');
+        spec = last.request;
+      }
+      const fresh: PipelineSpec = structuredClone(spec);
+      if (input.datasetUri) fresh.dataset = { ...fresh.dataset, uri: input.datasetUri };
+      // tuning is kept; a cached training of the same data and params is still reused by the pipeline
+      return applyPolicy({} as PipelineRequest, fresh, await policyOf(db, input.model)).spec;
+    },
+
+    /**
+     * The watch option: the hash of the newest dataset the model's last production spec read, set
+     * against the version's. Reading is the pipeline's ingest (the same source rules); a
+     * retraining starts only from bytes no pipeline of this model has used or been started on.
+     */
+    async sourceHasNewData(input: { model: string; version: number; hash: string }): Promise<{ fresh: boolean }> {
+      const seen = await db.select({ n: sql<number>`count(*)::int` }).from(pipelineRuns)
+        .where(and(eq(pipelineRuns.modelName, input.model), sql`(${pipelineRuns.trigger}->>'datasetHash' = ${input.hash}
+          or ${pipelineRuns.outcome}->'dataset'->>'hash' = ${input.hash})`));
+      const [version] = await db.select({ hash: modelVersions.datasetHash }).from(modelVersions)
+        .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
+      return { fresh: Number(seen[0]?.n ?? 0) === 0 && version?.hash !== input.hash };
+    },
+
+    /** The production version's training source, to read again (the watch option). */
+    async productionSource(input: { model: string; version: number }): Promise<PipelineSpec['dataset'] | null> {
+      const [row] = await db.select({ request: pipelineRuns.request }).from(modelVersions)
+        .innerJoin(pipelineRuns, eq(pipelineRuns.id, modelVersions.pipelineId))
+        .where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
+      return row ? row.request.dataset : null;
+    },
+
+    /**
+     * Starts the model's monitor on its version (or re-targets the running one) after a promotion.
+     * The settings patch (a pipeline's `monitor` field) is validated here, once, before it reaches the workflow.
+     */
+    async watchModel(input: { model: string; version: number; settings?: unknown }): Promise<{ workflowId: string }> {
+      const patch = MonitorSettingsPatchSchema.parse(input.settings ?? {});
+      const workflowId = workflowIds.monitor(input.model);
+      const monitorInput: MonitorInput = { model: input.model, version: input.version, settings: { ...DEFAULT_MONITOR_SETTINGS, ...patch } };
+      await temporal().workflow.signalWithStart(MONITOR_WORKFLOW, {
+        taskQueue: retrainingQueues.orchestration, workflowId, args: [monitorInput],
+        signal: retargetSignal, signalArgs: [{ version: input.version, settings: patch }],
+        typedSearchAttributes: [{ key: ModelNameKey, value: input.model }],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      });
+      return { workflowId };
+    },
+  };
+}

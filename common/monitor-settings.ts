@@ -1,0 +1,88 @@
+/**
+ * The monitoring contract (API.md, "Monitoring and retraining"): a monitor's settings, its drift
+ * report, its status, and what a retraining request carries. The monitor workflow, its activities
+ * and the API all take their shapes from here.
+ */
+import { z } from '@hono/zod-openapi';
+import { DriftReportCoreSchema, driftTestModes } from './drift-report';
+import { Duration } from './duration-schema';
+import { monitorActions } from './vocabulary';
+
+/** The settings a monitor starts with; every field of PUT /v1/models/:name/monitor or a pipeline's `monitor` may override one. */
+export const MonitorSettingsSchema = z.object({
+  interval: Duration.default('1h').openapi({ description: 'how often the monitor checks' }),
+  window: Duration.default('24h').openapi({ description: 'how far back a check reads the prediction log (at most the last 1,000,000 rows)' }),
+  minRows: z.number().int().min(1).max(1_000_000).default(200)
+    .openapi({ description: 'a window with fewer logged predictions is reported, not judged' }),
+  driftShare: z.number().min(0).max(1).default(0.5).openapi({ description: 'dataset drift when this share of features drifted' }),
+  retrainOnDrift: z.boolean().default(true),
+  retrainOnPerformanceDrop: z.number().min(0).max(1).nullable().default(0.05)
+    .openapi({ description: 'retrain when accuracy on labelled feedback falls this far below the version\'s evaluation (classifiers); null: never' }),
+  minLabels: z.number().int().min(1).max(1_000_000).default(50)
+    .openapi({ description: 'the labelled predictions a window needs before its performance counts' }),
+  cooldown: Duration.default('24h').openapi({ description: 'after a retraining starts, drift does not start another for this long' }),
+  tests: z.enum(driftTestModes).nullable().default(null)
+    .openapi({ description: 'null or "calibrated": thresholds calibrated to the window; "evidently": Evidently 0.7\'s fixed defaults' }),
+  watch: z.boolean().default(false)
+    .openapi({ description: 'every interval, read the training source again: new bytes start a retraining on them' }),
+}).strict().openapi('MonitorSettings');
+export type MonitorSettings = z.output<typeof MonitorSettingsSchema>;
+/** A partial update of the settings (the body of PUT .../monitor, or a pipeline's `monitor` field). */
+export const MonitorSettingsPatchSchema = MonitorSettingsSchema.partial().strict().openapi('MonitorSettingsPatch');
+export type MonitorSettingsPatch = z.output<typeof MonitorSettingsPatchSchema>;
+
+export const DEFAULT_MONITOR_SETTINGS: MonitorSettings = MonitorSettingsSchema.parse({});
+
+
+export const PerformanceSchema = z.object({
+  labels: z.number(),
+  accuracy: z.number().optional(),
+  mae: z.number().optional(),
+  /** the same metric on the version's held-out evaluation */
+  expected: z.number().nullable(),
+  /** expected minus measured accuracy (classifiers) */
+  drop: z.number().nullable(),
+});
+
+export const EstimatedPerformanceSchema = z.object({
+  method: z.literal('cbpe'), accuracy: z.number(), lower: z.number(), upper: z.number(), rows: z.number(),
+});
+
+export const DriftReportSchema = DriftReportCoreSchema.extend({
+  id: z.string(),
+  model: z.string(),
+  version: z.number(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  reference: z.object({ rows: z.number(), datasetHash: z.string() }),
+  prediction: z.object({ test: z.string(), statistic: z.number(), threshold: z.number(), drifted: z.boolean() }).nullable()
+    .openapi({ description: "the model's answers against the training labels: the class shares (classifiers) or values (regression)" }),
+  performance: PerformanceSchema.nullable(),
+  estimated: EstimatedPerformanceSchema.nullable(),
+  action: z.enum(monitorActions),
+  pipelineId: z.string().nullable(),
+  /** why a retraining was or was not started */
+  reason: z.string().nullable(),
+  at: z.string(),
+}).openapi('DriftReport');
+export type DriftReport = z.output<typeof DriftReportSchema>;
+
+/** A window too small to judge: the rows it had, and nothing else. */
+export const TooFewRowsSchema = z.object({ rows: z.number(), minRows: z.number() });
+
+export const MonitorStatusSchema = z.object({
+  model: z.string(),
+  version: z.number().nullable(),
+  state: z.enum(['watching', 'paused', 'stopped']),
+  interval: z.string(),
+  lastCheck: z.string().nullable(),
+  nextCheck: z.string().nullable(),
+  lastReportId: z.string().nullable(),
+  lastAction: z.enum(monitorActions).nullable(),
+  lastRetrainingAt: z.string().nullable(),
+  checks: z.number(),
+  workflowId: z.string(),
+  temporalUiUrl: z.string().optional(),
+  settings: MonitorSettingsSchema,
+}).openapi('MonitorStatus');
+export type MonitorStatus = z.output<typeof MonitorStatusSchema>;
