@@ -2,7 +2,7 @@
 export { canaryRollout, type CanaryInput } from './canary';
 export { trainingPipeline } from './pipeline';
 export { modelMonitor } from './monitor';
-export { retrainModel } from './retrain';
+export { retrainModel, scheduledRetraining, SCHEDULED_RETRAINING_WORKFLOW, type ScheduledRetrainingInput } from './retrain';
 export * from './monitor-messages';
 export { approveUpdate, rejectUpdate, statusQuery, type DecisionInput } from './pipeline-messages';
 export { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from './canary-messages';

@@ -8,7 +8,8 @@ import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflo
 import type { OrchestrationActivities } from '../activities';
 import { ModelNameKey } from '../common/names';
 import type { PipelineStatus } from '../common/pipeline-status';
-import { retrainingPipelineId, type RetrainingInput } from '../common/retraining';
+import type { PipelineSpec } from '../common/pipeline-request';
+import { retrainingPipelineId, type RetrainingInput, type RetrainingStarted } from '../common/retraining';
 import { recordkeeping } from './activity-options';
 import { trainingPipeline } from './pipeline';
 
@@ -23,5 +24,25 @@ export async function retrainModel(input: RetrainingInput): Promise<PipelineStat
       spec, trigger: input.trigger, requestedBy: null,
       trainingTaskQueue: input.trainingTaskQueue, trainingHeartbeatTimeout: input.trainingHeartbeatTimeout,
     }],
+  });
+}
+
+export interface ScheduledRetrainingInput {
+  model: string;
+  scheduleId: string;
+  /** the schedule's pipeline request, validated when the schedule was made */
+  spec: PipelineSpec;
+}
+
+export const SCHEDULED_RETRAINING_WORKFLOW = 'scheduledRetraining';
+
+/**
+ * What a Temporal Schedule starts (`/v1/schedules`): a retraining through the same one-per-model
+ * path as every other trigger. A schedule firing while the model retrains joins that retraining.
+ */
+export async function scheduledRetraining(input: ScheduledRetrainingInput): Promise<RetrainingStarted> {
+  const records = proxyActivities<OrchestrationActivities>(recordkeeping);
+  return records.requestRetraining({
+    model: input.model, spec: input.spec, trigger: { kind: 'schedule', by: `schedule:${input.scheduleId}`, scheduleId: input.scheduleId },
   });
 }
