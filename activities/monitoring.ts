@@ -5,13 +5,13 @@
  * workflow decides; these do the I/O. Every write is idempotent (keyed by report id or workflow id).
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DriftReportCore } from '../common/drift-report';
 import { msOf } from '../common/durations';
-import { DEFAULT_MONITOR_SETTINGS, MonitorSettingsPatchSchema, type DriftReport, type MonitorSettings } from '../common/monitor-settings';
-import { ModelNameKey, TASK_QUEUES, workflowIds } from '../common/names';
+import { MonitorSettingsPatchSchema, type DriftReport, type MonitorSettings } from '../common/monitor-settings';
+import { watchModel } from '../common/monitor-start';
+import { TASK_QUEUES } from '../common/names';
 import type { PipelineRequest, PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
 import type { PipelineQueues } from '../common/pipeline-start';
 import { applyPolicy } from '../common/policy';
@@ -23,7 +23,6 @@ import { driftReports, modelVersions, pipelineRuns } from '../db/schema';
 import { calibrateBase, calibrationSampleRows, checkDrift, thresholdsFor, type DriftColumns, type ThresholdBase } from '../ml/drift-check';
 import { loadReference, saveThresholdBase, type DriftReference } from './drift-reference';
 import { countWindow, readWindow, windowPerformance } from './drift-window';
-import { retargetSignal, MONITOR_WORKFLOW, type MonitorInput } from '../workflows/monitor-messages';
 
 export interface MonitoringDeps {
   db: Db;
@@ -182,16 +181,7 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
      * The settings patch (a pipeline's `monitor` field) is validated here, once, before it reaches the workflow.
      */
     async watchModel(input: { model: string; version: number; settings?: unknown }): Promise<{ workflowId: string }> {
-      const patch = MonitorSettingsPatchSchema.parse(input.settings ?? {});
-      const workflowId = workflowIds.monitor(input.model);
-      const monitorInput: MonitorInput = { model: input.model, version: input.version, settings: { ...DEFAULT_MONITOR_SETTINGS, ...patch } };
-      await temporal().workflow.signalWithStart(MONITOR_WORKFLOW, {
-        taskQueue: retrainingQueues.orchestration, workflowId, args: [monitorInput],
-        signal: retargetSignal, signalArgs: [{ version: input.version, settings: patch }],
-        typedSearchAttributes: [{ key: ModelNameKey, value: input.model }],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      });
-      return { workflowId };
+      return watchModel(temporal(), retrainingQueues.orchestration, { ...input, settings: MonitorSettingsPatchSchema.parse(input.settings ?? {}) });
     },
   };
 }

@@ -27,6 +27,8 @@ import { modelRoutes } from './routes/models';
 import { pipelineRoutes } from './routes/pipelines';
 import { policyRoutes } from './routes/policy';
 import { canaryRoutes } from './routes/canary';
+import { monitoringRoutes } from './routes/monitoring';
+import { createMonitoringService } from './monitoring';
 import { addPredictRoute } from './routes/predict';
 import type { ModelServer } from './serving';
 
@@ -108,6 +110,7 @@ export function createApp({
   app.use('*', (c, next) => (ownLimit(c) ? next() : checkJsonBody(c, next)));
   addPredictRoute(app, server, config.maxBodyBytes, tooLarge);
 
+  const monitoring = createMonitoringService({ client, db, artifacts, config, flushPredictionLog: server.flushPredictionLog });
   const routes = app
     .get('/healthz', (c) => c.json({ status: 'ok' }, 200))
     .get('/readyz', async (c) => {
@@ -115,7 +118,8 @@ export function createApp({
       return c.json(body, body.temporal && body.database && body.workers !== false ? 200 : 503);
     })
     .route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics))
-    .route('/v1/models', modelRoutes(db, server.refresh))
+    .route('/v1/models', modelRoutes(db, server.refresh, (model, version) => monitoring.retarget(model, version)))
+    .route('/v1/models', monitoringRoutes(monitoring))
     .route('/v1/models', policyRoutes(db))
     .route('/v1/models', canaryRoutes(db, client, server.refresh))
     .route('/v1/feedback', feedbackRoutes(db, server.flushPredictionLog))

@@ -70,7 +70,7 @@ function unrecordedEnd(id: string, description: WorkflowExecutionDescription, ro
   const status: PipelineStatusName = name === 'CANCELLED' ? 'cancelled' : name === 'COMPLETED' ? 'completed' : 'failed';
   const start = initialStatus({
     id, runId: description.runId, model: row?.modelName ?? 'unknown', task: row?.request.task,
-    approvalRequired: row?.request.approval.required ?? true, startedBy: row?.startedBy, startedAt: description.startTime,
+    approvalRequired: row?.request.approval.required ?? true, startedBy: row?.startedBy, trigger: row?.trigger, startedAt: description.startTime,
   });
   return {
     ...start, status, stage: status === 'completed' ? 'done' : 'ingest', error: status === 'failed' ? `workflow ${name.toLowerCase()}` : null,

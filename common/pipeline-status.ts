@@ -4,7 +4,7 @@
  * the workflow's types are derived from them.
  */
 import { z } from '@hono/zod-openapi';
-import { PipelineRequest } from './pipeline-request';
+import { PipelineRequest, PipelineTriggerSchema } from './pipeline-request';
 import {
   actorKinds, canaryModes, canaryOutcomes, columnKinds, decisions, pipelineStatuses, rejectionReasons, stageNames, stageStatuses,
 } from './vocabulary';
@@ -112,6 +112,8 @@ export const PipelineStatusSchema = z.object({
   canary: z.union([CanaryStatusSchema, z.object({ skipped: z.string() })]).nullable(),
   stages: z.array(StageRecordSchema),
   startedBy: z.string().nullable(),
+  /** what started it: a person (api), the monitor (drift, performance), a schedule, new data (arrival) */
+  trigger: PipelineTriggerSchema.nullable().optional(),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
 });

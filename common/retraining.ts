@@ -27,6 +27,8 @@ export interface RetrainingStarted {
   pipelineId: string;
   /** false: a retraining of this model was already running, and this trigger joined it */
   started: boolean;
+  /** what started the running retraining this trigger joined */
+  runningTrigger?: PipelineTrigger;
 }
 
 export const RETRAINING_WORKFLOW = 'retrainModel';
@@ -52,6 +54,7 @@ export async function startRetraining(client: Client, request: Omit<RetrainingIn
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     // one is running: this trigger joins it
     const running = await client.workflow.getHandle(workflowIds.retrain(request.model)).describe();
-    return { pipelineId: retrainingPipelineId(request.model, running.runId), started: false };
+    const runningTrigger = running.memo?.trigger as PipelineTrigger | undefined;
+    return { pipelineId: retrainingPipelineId(request.model, running.runId), started: false, ...(runningTrigger ? { runningTrigger } : {}) };
   }
 }

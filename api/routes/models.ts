@@ -31,7 +31,9 @@ const versionView = (v: typeof modelVersions.$inferSelect) => ({
  * deployed: called after a change to a model's deployment has committed, and awaited before the
  * answer, so this replica serves the new deployment from the next request on (others follow NOTIFY).
  */
-export function modelRoutes(db: Db, deployed: (model: string) => Promise<void> = async () => {}) {
+export function modelRoutes(db: Db, deployed: (model: string) => Promise<void> = async () => {},
+  /** after a rollback: the model's monitor watches the version now in production */
+  productionChanged: (model: string, version: number) => Promise<void> = async () => {}) {
   async function detail(name: string) {
     const [model] = await db.select().from(models).where(eq(models.name, name));
     if (!model) throw notFound(`Model ${name}`);
@@ -84,7 +86,7 @@ export function modelRoutes(db: Db, deployed: (model: string) => Promise<void> =
       const { name } = c.req.valid('param');
       const { toVersion, comment } = c.req.valid('json');
       const actor = personActor(c.get('principal'));
-      await db.transaction(async (tx) => {
+      const rolledBackTo = await db.transaction(async (tx) => {
         // the model's row is held until commit: rollbacks and promotions of one model happen one at a time
         const model = await lockModel(tx, name);
         if (!model) throw notFound(`Model ${name}`);
@@ -104,8 +106,10 @@ export function modelRoutes(db: Db, deployed: (model: string) => Promise<void> =
         await writeAudit(tx, {
           action: 'rollback', actor, model: name, version: target.version, details: { fromVersion: current, comment: comment ?? null },
         });
+        return target.version;
       });
       await deployed(name);
+      await productionChanged(name, rolledBackTo);
       return c.json(await detail(name), 200);
     });
 }

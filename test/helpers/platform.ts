@@ -65,7 +65,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
     if (res.status !== 200) throw new Error(`could not set the policy of ${model}: ${JSON.stringify(res.body)}`);
   };
 
-  return {
+  const self: TestPlatform = {
     platform, config, database, url, adminToken, dataDir, importDir, temporalAddress, api,
     client: createClient(url, { token: adminToken }),
     clientFor: (token) => createClient(url, { token }),
@@ -91,12 +91,14 @@ export async function startTestPlatform(env: Record<string, string> = {}, parts?
       throw new Error(`pipeline ${pipelineId} never reached the expected state; last seen: ${JSON.stringify(last)}`);
     },
     async stop() {
-      await platform.stop();
+      // the platform running now: a test may have restarted it
+      await self.platform.stop();
       await database.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
       fs.rmSync(importDir, { recursive: true, force: true });
     },
   };
+  return self;
 }
 
 /** The import roots of a test: the vega-datasets folder and a test's own folder of files. */
