@@ -39,6 +39,8 @@ export interface DriftReference {
   /** the version's held-out accuracy (classifiers) or MAE (regression), when evaluation recorded it */
   expected: { accuracy?: number; mae?: number };
   artifactKey: string;
+  /** the version's model bundle (its held-out scores sit beside it) */
+  modelArtifactKey: string;
   thresholdBases: Record<string, ThresholdBase>;
 }
 
@@ -155,6 +157,7 @@ export async function loadReference({ db, artifacts }: ReferenceDeps, model: str
     target: { rows: target.rows, numeric: rename(target.numeric), categorical: rename(target.categorical) },
     expected: { accuracy: metrics.accuracy, mae: metrics.mae },
     artifactKey: row.artifactKey,
+    modelArtifactKey: v.artifactKey,
     thresholdBases: row.thresholdBases,
   };
 }

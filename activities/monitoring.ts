@@ -22,6 +22,8 @@ import { policyOf } from '../db/policies';
 import { driftReports, modelVersions, pipelineRuns } from '../db/schema';
 import { calibrateBase, calibrationSampleRows, checkDrift, thresholdsFor, type DriftColumns, type ThresholdBase } from '../ml/drift-check';
 import { loadReference, saveThresholdBase, type DriftReference } from './drift-reference';
+import { referenceScoresKey, type ReferenceScores } from '../common/domain';
+import { estimateAccuracy, fitCbpe } from '../ml/cbpe';
 import { countWindow, readWindow, windowPerformance } from './drift-window';
 
 export interface MonitoringDeps {
@@ -46,6 +48,28 @@ export interface Measurement {
   report: DriftReport;
   /** the window had at least minRows rows and was compared */
   judged: boolean;
+}
+
+async function referenceScores(artifacts: ArtifactStore, modelArtifactKey: string): Promise<ReferenceScores | null> {
+  const key = referenceScoresKey(modelArtifactKey);
+  // versions evaluated before the scores were kept have none: no estimate for them
+  if (!(await artifacts.exists(key))) return null;
+  return JSON.parse((await artifacts.getBytes(key)).toString('utf8')) as ReferenceScores;
+}
+
+/**
+ * Accuracy without labels (CBPE, as NannyML defines it): calibrated on the version's held-out
+ * answers and their truth, then the expected share of right answers in the window, with its band.
+ */
+function estimateWithCbpe(scores: ReferenceScores, window: Float64Array, windowRows: number): DriftReport['estimated'] {
+  const k = scores.labels.length;
+  const kept = scores.truth.map((c, i) => (c >= 0 && c < k ? i : -1)).filter((i) => i >= 0);
+  if (kept.length < 2 || k < 2) return null;
+  const probabilities = new Float64Array(kept.length * k);
+  kept.forEach((row, i) => { for (let j = 0; j < k; j++) probabilities[i * k + j] = scores.probabilities[row * k + j]; });
+  const model = fitCbpe({ probabilities, truth: Int32Array.from(kept, (row) => scores.truth[row]), classes: k });
+  const e = estimateAccuracy(model, window.subarray(0, windowRows * k), k);
+  return { method: 'cbpe', accuracy: e.accuracy, lower: e.lower, upper: e.upper, rows: e.rows };
 }
 
 /** A fixed seed per version: the same version calibrates to the same thresholds. */
@@ -94,7 +118,8 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
           report: { ...emptyCore(rows, ref.rows, mode), ...head, reference, reason: `${rows} predictions in the window; a check needs ${settings.minRows}` },
         };
       }
-      const window = await readWindow(db, request, rows);
+      const scores = ref.task === 'classification' ? await referenceScores(artifacts, ref.modelArtifactKey) : null;
+      const window = await readWindow(db, { ...request, classes: scores?.labels }, rows);
       const core = checkDrift(ref.features, window.features, {
         tests: mode, driftShare: settings.driftShare,
         thresholds: mode === 'calibrated' ? await thresholds(db, ref, ref.features, window.features.rows, 'features') : undefined,
@@ -118,7 +143,10 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
           drop: ref.task === 'classification' && expected !== null && measured.accuracy !== undefined ? expected - measured.accuracy : null,
         };
       }
-      return { judged: true, report: { ...core, ...head, reference, prediction, performance } };
+      const estimated = scores && window.probabilities && window.probabilityRows > 0
+        ? estimateWithCbpe(scores, window.probabilities, window.probabilityRows)
+        : null;
+      return { judged: true, report: { ...core, ...head, reference, prediction, performance, estimated } };
     },
 
     async recordDriftReport(report: DriftReport): Promise<void> {

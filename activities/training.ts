@@ -11,6 +11,7 @@ import {
   encodeTarget, fitPreprocessor, transformFeatures, type Columns,
 } from '../ml/preprocess';
 import { shuffledIndices } from '../common/random';
+import { referenceScoresKey, type ReferenceScores } from '../common/domain';
 import type { ArtifactStore } from '../db/artifacts';
 import { readModelColumns, readServingRows, sourceSql, withDuckDb } from './duckdb';
 import type { ColumnSchema } from '../common/pipeline-status';
@@ -208,6 +209,9 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
 }
 
 const SERVING_SAMPLE_ROWS = 20;
+/** held-out rows kept for the monitor's CBPE reference: enough for its calibration and sampling error */
+const MAX_REFERENCE_SCORE_ROWS = 100_000;
+
 /** how far the serving path's outputs may be from evaluation's (float32 arithmetic, nothing more) */
 const SERVING_TOLERANCE = 1e-4;
 
@@ -254,6 +258,13 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
     const servingSample: ServingSample = { instances: sample.instances, outputs: Array.from(predict(sample.columns as Columns, sampleRows)) };
     result.servingSampleKey = `${key}/serving-sample.json`;
     await artifacts.putBytes(result.servingSampleKey, JSON.stringify(servingSample));
+
+    // the held-out answers with their truth: the monitor's reference for estimating accuracy without labels (CBPE)
+    if (y) {
+      const rows = Math.min(holdout.length, MAX_REFERENCE_SCORE_ROWS);
+      const scores: ReferenceScores = { labels, truth: Array.from(y.subarray(0, rows)), probabilities: Array.from(out.subarray(0, rows * labels.length)) };
+      await artifacts.putBytes(referenceScoresKey(key), JSON.stringify(scores));
+    }
 
     // slices: the same metrics for each value of each slice column
     const groupsOf = (column: string) => {

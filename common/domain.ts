@@ -106,3 +106,8 @@ export interface ModelVersionRef {
   version: number;
   artifactKey: string;
 }
+
+/** A classifier's held-out probabilities (row-major over `labels`) and true class indices (-1: a label training never saw). */
+export interface ReferenceScores { labels: string[]; truth: number[]; probabilities: number[] }
+/** Where evaluation keeps them, beside the model bundle: the monitor's reference for CBPE. */
+export const referenceScoresKey = (modelArtifactKey: string) => `${modelArtifactKey}/reference-scores.json`;

@@ -122,9 +122,11 @@ export async function modelMonitor(input: MonitorInput): Promise<void> {
 
   for (;;) {
     const next = nextCheckAt();
+    // woken by a message, by a history long enough to continue as new (checks a person asked for add to it), or by the timer
+    const woken = () => stopped || changed || continueAsNewDue(input);
     let due = false;
-    if (next === null) await condition(() => stopped || changed);
-    else due = !(await condition(() => stopped || changed, Math.max(1, next - Date.now())));
+    if (next === null) await condition(woken);
+    else due = !(await condition(woken, Math.max(1, next - Date.now())));
     if (stopped) break;
     changed = false;
     if (due) await check();

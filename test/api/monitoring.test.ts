@@ -127,7 +127,7 @@ test('held-out Seattle days with their labels: no drift, no retraining, accuracy
   const res = await t.api('POST', `/v1/models/${MODEL}/monitor/check`, { token: operator });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const report = res.body;
-  console.log(`held-out Seattle days: ${report.features.map((f: any) => `${f.name} ${f.statistic.toFixed(3)}/${f.threshold.toFixed(3)}`).join('; ')}; performance ${JSON.stringify(report.performance)}`);
+  console.log(`held-out Seattle days: ${report.features.map((f: any) => `${f.name} ${f.statistic.toFixed(3)}/${f.threshold.toFixed(3)}`).join('; ')}; performance ${JSON.stringify(report.performance)}; estimated ${JSON.stringify(report.estimated)}`);
   assert.equal(report.rows, 310);
   assert.equal(report.datasetDrift, false);
   assert.equal(report.action, 'none');
@@ -145,6 +145,11 @@ test('held-out Seattle days with their labels: no drift, no retraining, accuracy
   assert.equal(report.performance.labels, 300);
   assert.ok(report.performance.accuracy > 0.5 && report.performance.accuracy <= 1);
   assert.ok(report.performance.expected > 0.5);
+  // the label-free estimate (CBPE on the version's held-out answers) is close to what the labels say
+  assert.equal(report.estimated.method, 'cbpe');
+  assert.equal(report.estimated.rows, 310);
+  assert.ok(report.estimated.lower <= report.estimated.accuracy && report.estimated.accuracy <= report.estimated.upper);
+  assert.ok(Math.abs(report.estimated.accuracy - report.performance.accuracy) < 0.1, JSON.stringify(report.estimated));
   assert.deepEqual(await retrainings(), []);
 
   const list = await t.api('GET', `/v1/models/${MODEL}/drift?limit=5`, { token: viewer });
