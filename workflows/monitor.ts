@@ -42,7 +42,15 @@ export async function modelMonitor(input: MonitorInput): Promise<void> {
     return run;
   };
 
-  const nextCheckAt = () => (state.paused ? null : (state.lastCheck ? Date.parse(state.lastCheck) : workflowStart()) + msOf(settings.interval));
+  // a monitor's first check comes at a random point of the second half of its first interval, so
+  // monitors started together (a restore, a migration) do not all check at the same moment
+  const firstCheckFraction = 0.5 + Math.random() / 2;
+  const nextCheckAt = () => {
+    if (state.paused) return null;
+    return state.lastCheck
+      ? Date.parse(state.lastCheck) + msOf(settings.interval)
+      : workflowStart() + Math.round(msOf(settings.interval) * firstCheckFraction);
+  };
   const view = (): MonitorView => {
     const next = nextCheckAt();
     return { ...state, model, version, settings, state: state.paused ? 'paused' : 'watching', nextCheck: next === null ? null : new Date(next).toISOString() };
