@@ -4,7 +4,7 @@
  * the workflow's types are derived from them.
  */
 import { z } from '@hono/zod-openapi';
-import { PipelineRequest } from './pipeline-request';
+import { PipelineRequest, PipelineTriggerSchema } from './pipeline-request';
 import {
   actorKinds, canaryModes, canaryOutcomes, columnKinds, decisions, pipelineStatuses, rejectionReasons, stageNames, stageStatuses,
 } from './vocabulary';
@@ -129,6 +129,8 @@ export type PipelineRules = z.output<typeof PipelineRulesSchema>;
 export const PipelineViewSchema = PipelineStatusSchema.extend({
   temporalUiUrl: z.string(),
   rules: PipelineRulesSchema.nullable().optional(),
+  /** what started it (null for runs recorded before triggers were) */
+  trigger: PipelineTriggerSchema.nullable().optional(),
 }).openapi('Pipeline');
 export type PipelineView = z.output<typeof PipelineViewSchema>;
 
