@@ -26,6 +26,8 @@ import { feedbackRoutes } from './routes/feedback';
 import { modelRoutes } from './routes/models';
 import { pipelineRoutes } from './routes/pipelines';
 import { policyRoutes } from './routes/policy';
+import { scheduleRoutes } from './routes/schedules';
+import { createScheduleService } from './schedules';
 import { canaryRoutes } from './routes/canary';
 import { monitoringRoutes } from './routes/monitoring';
 import { createMonitoringService } from './monitoring';
@@ -124,6 +126,7 @@ export function createApp({
     .route('/v1/models', canaryRoutes(db, client, server.refresh))
     .route('/v1/feedback', feedbackRoutes(db, server.flushPredictionLog))
     .route('/v1/datasets', datasetRoutes({ db, artifacts, config }))
+    .route('/v1/schedules', scheduleRoutes(createScheduleService({ client, db, config })))
     .route('/v1/api-keys', apiKeyRoutes(db, keyCache));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

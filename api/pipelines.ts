@@ -6,10 +6,10 @@ import {
   WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { and, desc, eq, type SQL } from 'drizzle-orm';
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Principal } from '../common/domain';
 import { ErrorTypes, workflowIds, WORKFLOW_TYPES } from '../common/names';
-import type { PipelineRequest, PipelineSpec } from '../common/pipeline-request';
+import type { PipelineRequest, PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
 import { applyPolicy } from '../common/policy';
 import { mayDecide, personActor } from '../common/actors';
 import { writeAudit } from '../db/audit';
@@ -19,7 +19,7 @@ import { initialStatus, startPipeline } from '../common/pipeline-start';
 import {
   TrainingStatusSchema, type CanaryStatus, type PipelineRules, type PipelineStatus, type PipelineView, type TrainingStatus,
 } from '../common/pipeline-status';
-import type { PipelineStatusName } from '../common/vocabulary';
+import type { PipelineStatusName, TriggerKind } from '../common/vocabulary';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { pipelineRuns } from '../db/schema';
@@ -27,7 +27,7 @@ import { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from '../wo
 import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/pipeline-messages';
 import { ApiError, conflict, forbidden, notFound } from './errors';
 import { checkDatasetSource } from './source-check';
-import { sourcePolicyOf } from '../activities/source-policy';
+import { sourcePolicyOf, type SourcePolicy } from '../activities/source-policy';
 
 export interface PipelineServiceDeps {
   client: Client;
@@ -87,6 +87,30 @@ export const LIVE_STATUS_UNAVAILABLE = 'live status unavailable';
 
 const rulesFrom = (spec: PipelineSpec): PipelineRules => ({ approval: spec.approval, gates: spec.gates, canary: spec.canary });
 
+/** What a run's start record adds to its status: the rules it runs under and what started it. */
+const recorded = (row: Pick<PipelineRun, 'request' | 'trigger'> | undefined): { rules: PipelineRules | null; trigger: PipelineTrigger | null } =>
+  ({ rules: row ? rulesFrom(row.request) : null, trigger: row?.trigger ?? null });
+
+/**
+ * A pipeline request under its model's policy, its dataset source checked: the spec to run, or the
+ * 403 (`policy`) or 400 (`source_refused`, `unknown_dataset`) that refuses it. `raw` is the body as
+ * sent; `field` prefixes the fields a refusal names (`pipeline.` in a schedule's body).
+ */
+export async function admitPipeline(db: Db, sources: SourcePolicy, raw: PipelineRequest, requested: PipelineSpec, field = ''): Promise<PipelineSpec> {
+  const { spec, refusals } = applyPolicy(raw, requested, await policyOf(db, requested.model));
+  if (refusals.length) {
+    const named = refusals.map((r) => ({ ...r, field: field + r.field }));
+    throw new ApiError(403, 'policy', `The policy of model ${requested.model} does not allow this: ${named.map((r) => `${r.field}: ${r.message}`).join('; ')}.`, named);
+  }
+  try {
+    await checkDatasetSource(spec.dataset, sources, db);
+  } catch (err) {
+    if (!field || !(err instanceof ApiError) || !Array.isArray(err.details)) throw err;
+    throw new ApiError(err.status, err.code, err.message, err.details.map((d: { field: string }) => ({ ...d, field: field + d.field })));
+  }
+  return spec;
+}
+
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
   const sources = sourcePolicyOf(config);
   const uiUrl = (id: string, runId: string) =>
@@ -128,13 +152,13 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     } else {
       status = await closedStatus(id, description);
     }
-    return { ...status, temporalUiUrl: uiUrl(id, description.runId), rules: await rulesOf(id) };
+    return { ...status, temporalUiUrl: uiUrl(id, description.runId), ...await recordOf(id) };
   }
 
-  /** the approval terms, gates and canary limits the run was started with, its model's policy applied */
-  async function rulesOf(id: string): Promise<PipelineRules | null> {
-    const [row] = await db.select({ request: pipelineRuns.request }).from(pipelineRuns).where(eq(pipelineRuns.id, id));
-    return row ? rulesFrom(row.request) : null;
+  /** the approval terms, gates and canary limits the run was started with (its model's policy applied), and what started it */
+  async function recordOf(id: string) {
+    const [row] = await db.select({ request: pipelineRuns.request, trigger: pipelineRuns.trigger }).from(pipelineRuns).where(eq(pipelineRuns.id, id));
+    return recorded(row);
   }
 
   /** A run in flight that Temporal cannot answer for now (the worker is down): what its start record knows, marked as such. */
@@ -143,7 +167,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       id: row.id, runId: row.runId, model: row.modelName, task: row.request.task, approvalRequired: row.request.approval.required,
       startedBy: row.startedBy, startedAt: row.createdAt,
     });
-    return { ...start, status: row.status, error: LIVE_STATUS_UNAVAILABLE, temporalUiUrl: uiUrl(row.id, row.runId) };
+    return { ...start, status: row.status, error: LIVE_STATUS_UNAVAILABLE, temporalUiUrl: uiUrl(row.id, row.runId), trigger: row.trigger ?? null };
   }
 
   const canaryHandle = (model: string, version: number) => client.workflow.getHandle(workflowIds.canary(model, version));
@@ -172,20 +196,17 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
      * a field that would loosen it is a 403 naming the field. `raw` is the body as sent.
      */
     async start(raw: PipelineRequest, requested: PipelineSpec, by: Principal, idempotencyKey?: string): Promise<{ id: string; runId: string; temporalUiUrl: string }> {
-      const { spec, refusals } = applyPolicy(raw, requested, await policyOf(db, requested.model));
-      if (refusals.length) {
-        throw new ApiError(403, 'policy', `The policy of model ${requested.model} does not allow this: ${refusals.map((r) => `${r.field}: ${r.message}`).join('; ')}.`, refusals);
-      }
-      await checkDatasetSource(spec.dataset, sources, db);
+      const spec = await admitPipeline(db, sources, raw, requested);
       const { workflowId, runId } = await startPipeline(client, {
         spec, trigger: { kind: 'api', by: by.name }, requestedBy: by, idempotencyKey,
       }, { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout });
       return { id: workflowId, runId, temporalUiUrl: uiUrl(workflowId, runId) };
     },
 
-    async list(filter: { model?: string; status?: PipelineStatusName; limit: number }): Promise<PipelineView[]> {
+    async list(filter: { model?: string; status?: PipelineStatusName; trigger?: TriggerKind; limit: number }): Promise<PipelineView[]> {
       const where: SQL[] = [];
       if (filter.model) where.push(eq(pipelineRuns.modelName, filter.model));
+      if (filter.trigger) where.push(sql`${pipelineRuns.trigger}->>'kind' = ${filter.trigger}`);
       // running rows may be awaiting approval: ask them; ended rows carry their final status
       const inFlight = !filter.status || filter.status === 'running' || filter.status === 'awaiting_approval';
       if (filter.status && !inFlight) where.push(eq(pipelineRuns.status, filter.status));
@@ -194,7 +215,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
         .orderBy(desc(pipelineRuns.createdAt)).limit(Math.min(filter.limit, MAX_LIST_LIMIT));
       // each live row costs Temporal a describe and a query (a workflow replay): a few at a time
       const items = await mapBounded(rows, LIVE_STATUS_CONCURRENCY, async (row): Promise<PipelineView | null> => {
-        if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId), rules: rulesFrom(row.request) };
+        if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId), ...recorded(row) };
         try {
           return await client.withDeadline(Date.now() + LIVE_STATUS_DEADLINE_MS, () => get(row.id));
         } catch (err) {
@@ -212,7 +233,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       }
       try {
         const status = await handle.executeUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, { args: [{ by, comment }] });
-        return { ...status, temporalUiUrl: uiUrl(id, description.runId), rules: await rulesOf(id) };
+        return { ...status, temporalUiUrl: uiUrl(id, description.runId), ...await recordOf(id) };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw conflict(`Pipeline ${id} is not awaiting approval: it has ended.`);
         throw refusal(err) ?? err;

@@ -20,7 +20,13 @@ export const workflowIds = {
   canary: (model: string, version: number) => `canary-${model}-v${version}`,
   monitor: (model: string) => `monitor-${model}`,
   retrain: (model: string) => `retrain-${model}`,
+  /** what a schedule starts; Temporal appends each run's scheduled time */
+  scheduled: (scheduleId: string) => `scheduled-${scheduleId}`,
 };
+
+/** A schedule's id in Temporal: `schedule-<id>`, the id the API names it by behind the prefix. */
+export const SCHEDULE_ID_PREFIX = 'schedule-';
+export const temporalScheduleId = (id: string) => `${SCHEDULE_ID_PREFIX}${id}`;
 
 /** Search attributes that make Perennial's workflows findable in the Temporal UI and by the API. */
 export const ModelNameKey = defineSearchAttributeKey('ModelName', SearchAttributeType.KEYWORD);

@@ -5,7 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { Duration } from './duration-schema';
-import { msOf } from './durations';
+import { DURATION_PATTERN, msOf } from './durations';
 import { MonitorSettingsPatchSchema } from './monitor-settings';
 import { SafeMultilineText, SafeText } from './text';
 import { MAX_DATASET_URI_LENGTH, SQL_SCHEME } from './source-uri';
@@ -58,7 +58,9 @@ export const CanarySchema = z.object({
   minLabels: z.number().int().min(1).max(1_000_000_000).default(50).openapi({ description: 'feedback labels each side needs before accuracy is compared' }),
   maxAccuracyDrop: z.number().min(0).max(1).default(0.05)
     .openapi({ description: 'classification: accuracy on feedback may be this much lower; regression: MAE this fraction higher' }),
-}).strict().refine((c) => !c.maxStepDuration || msOf(c.maxStepDuration) <= MAX_STEP_HOLDS * msOf(c.stepDuration), {
+}).strict().refine((c) => !c.maxStepDuration || !DURATION_PATTERN.test(c.maxStepDuration) || !DURATION_PATTERN.test(c.stepDuration)
+  // (a bad duration is reported by its own field: zod runs this refinement all the same)
+  || msOf(c.maxStepDuration) <= MAX_STEP_HOLDS * msOf(c.stepDuration), {
   message: `maxStepDuration may be at most ${MAX_STEP_HOLDS} times stepDuration`, path: ['maxStepDuration'],
 }).openapi('CanarySettings');
 

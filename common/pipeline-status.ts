@@ -112,7 +112,7 @@ export const PipelineStatusSchema = z.object({
   canary: z.union([CanaryStatusSchema, z.object({ skipped: z.string() })]).nullable(),
   stages: z.array(StageRecordSchema),
   startedBy: z.string().nullable(),
-  /** what started it: a person (api), the monitor (drift, performance), a schedule, new data (arrival) */
+  /** what started it: a person (api), the monitor (drift, performance), a schedule, new data (arrival); null for runs recorded before triggers were */
   trigger: PipelineTriggerSchema.nullable().optional(),
   startedAt: z.string(),
   endedAt: z.string().nullable(),

@@ -33,6 +33,15 @@ export interface RetrainingStarted {
 
 export const RETRAINING_WORKFLOW = 'retrainModel';
 
+/** What a Temporal Schedule (`/v1/schedules`) starts: workflow scheduledRetraining (workflows/retrain.ts) with this input. */
+export const SCHEDULED_RETRAINING_WORKFLOW = 'scheduledRetraining';
+export interface ScheduledRetrainingInput {
+  model: string;
+  scheduleId: string;
+  /** the schedule's pipeline request, validated when the schedule was made */
+  spec: PipelineSpec;
+}
+
 /** The pipeline a retraining run starts: derived, so a caller that joins a running retraining can name it. */
 export const retrainingPipelineId = (model: string, retrainingRunId: string) => workflowIds.pipeline(model, `r${retrainingRunId.replaceAll('-', '')}`);
 

@@ -53,6 +53,7 @@ export const auditActions = [
   'promote', 'rollback',
   'canary_weight', 'canary_rollback', 'canary.clear',
   'pipeline.cancel', 'policy.update',
+  'schedule.create', 'schedule.update', 'schedule.delete', 'schedule.pause', 'schedule.unpause', 'schedule.trigger',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

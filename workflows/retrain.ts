@@ -8,8 +8,7 @@ import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflo
 import type { OrchestrationActivities } from '../activities';
 import { ModelNameKey } from '../common/names';
 import type { PipelineStatus } from '../common/pipeline-status';
-import type { PipelineSpec } from '../common/pipeline-request';
-import { retrainingPipelineId, type RetrainingInput, type RetrainingStarted } from '../common/retraining';
+import { retrainingPipelineId, type RetrainingInput, type RetrainingStarted, type ScheduledRetrainingInput } from '../common/retraining';
 import { recordkeeping } from './activity-options';
 import { trainingPipeline } from './pipeline';
 
@@ -27,14 +26,7 @@ export async function retrainModel(input: RetrainingInput): Promise<PipelineStat
   });
 }
 
-export interface ScheduledRetrainingInput {
-  model: string;
-  scheduleId: string;
-  /** the schedule's pipeline request, validated when the schedule was made */
-  spec: PipelineSpec;
-}
-
-export const SCHEDULED_RETRAINING_WORKFLOW = 'scheduledRetraining';
+export { SCHEDULED_RETRAINING_WORKFLOW, type ScheduledRetrainingInput } from '../common/retraining';
 
 /**
  * What a Temporal Schedule starts (`/v1/schedules`): a retraining through the same one-per-model

@@ -3,7 +3,7 @@ import { PipelineRequest } from '../../common/pipeline-request';
 import { CanaryStatusSchema, PipelineViewSchema } from '../../common/pipeline-status';
 import { DecisionRequest, PipelineStarted } from '../../common/resources';
 import { SafeText } from '../../common/text';
-import { pipelineStatuses } from '../../common/vocabulary';
+import { pipelineStatuses, triggerKinds } from '../../common/vocabulary';
 import { requireRole } from '../auth';
 import { validationError } from '../errors';
 import type { Metrics } from '../metrics';
@@ -71,6 +71,7 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
         query: z.object({
           model: SafeText.max(300).optional(),
           status: z.enum(pipelineStatuses).optional(),
+          trigger: z.enum(triggerKinds).optional().openapi({ description: 'what started them: a person (api), drift, a schedule, new data (arrival), a retry' }),
           limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
         }),
       },

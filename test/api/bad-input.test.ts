@@ -88,3 +88,15 @@ test('forLog shows line breaks and control characters as escapes and cuts long t
   const cut = forLog('a'.repeat(1000), 10);
   assert.equal(cut, 'aaaaaaaaaa…(1000 chars)');
 });
+
+test('a duration that is not one is a 400 naming the field, not a 500 from a rule that read it anyway', async () => {
+  for (const [body, field] of [
+    [weatherRequest({ approval: { timeout: 'daily' } }), 'approval.timeout'],
+    [weatherRequest({ canary: { stepDuration: 'soon', maxStepDuration: '1h' } }), 'canary.stepDuration'],
+    [weatherRequest({ canary: { stepDuration: '10m', maxStepDuration: 'later' } }), 'canary.maxStepDuration'],
+  ] as const) {
+    const res = await t.api('POST', '/v1/pipelines', { body });
+    assertInvalid(res, field);
+    assert.match(res.body.error.message, new RegExp(field.replace('.', '\\.')));
+  }
+});
