@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startPlatform } from '../../platform/platform';
-import { apiClient, REPO_ROOT, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { apiClient, REPO_ROOT, SEATTLE_WEATHER, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 const WEATHER = path.join(REPO_ROOT, 'node_modules/vega-datasets/data/weather.csv');
 const MODEL = 'weather-watch';
@@ -171,7 +171,7 @@ test('paused, the monitor judges a check it is asked for but acts on nothing; re
   assert.ok(resumed.body.nextCheck);
 });
 
-test('New York\'s days: the monitor reports drift and starts exactly one retraining, however often it is asked again', async () => {
+test('New York\'s days: the monitor reports drift and starts exactly one retraining, checked twice in a row, ordered by a person and fired by a schedule at once', async () => {
   // the window is New York's traffic alone: a pause after Seattle's, then a window that reaches back to New York's first request
   await new Promise((r) => setTimeout(r, 3_000));
   const newYorkStart = Date.now();
@@ -194,6 +194,16 @@ test('New York\'s days: the monitor reports drift and starts exactly one retrain
   const ordered = await t.api('POST', `/v1/models/${MODEL}/retrain`, { token: operator });
   assert.equal(ordered.status, 202);
   assert.deepEqual(ordered.body, { pipelineId: first.pipelineId, started: false });
+  // a schedule firing at the same time joins the same retraining too
+  const schedule = await t.api('POST', '/v1/schedules', {
+    token: operator, body: { id: 'weather-watch-nightly', cron: '0 3 * * *', pipeline: { model: MODEL, dataset: { uri: SEATTLE_WEATHER }, target: 'weather' } },
+  });
+  assert.equal(schedule.status, 201, JSON.stringify(schedule.body));
+  assert.equal((await t.api('POST', '/v1/schedules/weather-watch-nightly/trigger', { token: operator })).status, 202);
+  const fired = await eventually('/v1/schedules/weather-watch-nightly', (b) => b.recentRuns?.length === 1);
+  const scheduled = await t.platform.client.workflow.getHandle(fired.recentRuns[0].workflowId).result();
+  assert.deepEqual({ pipelineId: scheduled.pipelineId, started: scheduled.started }, { pipelineId: first.pipelineId, started: false });
+  assert.equal((await t.api('DELETE', '/v1/schedules/weather-watch-nightly', { token: operator })).status, 204);
 
   const retraining = await t.waitFor(first.pipelineId, (p) => p.status === 'awaiting_approval', operator);
   assert.deepEqual(retraining.trigger, { kind: 'drift', by: `monitor-${MODEL}`, reportId: first.id });
