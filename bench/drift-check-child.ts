@@ -81,9 +81,11 @@ async function load(file: string): Promise<Loaded> {
 
 /** What a check does first with the window as it arrives: sort its numeric columns (NaN, the nulls, dropped). */
 function windowColumns(w: Loaded): DriftColumns {
-  return { rows: w.rows, numeric: Object.fromEntries(Object.entries(w.numeric).map(([n, v]) => [n, sortedFloat64(v)])), categorical: w.categorical };
+  const numeric = Object.fromEntries(Object.entries(w.numeric).map(([n, v]) => [n, sortedFloat64(v)]));
+  return { rows: w.rows, numeric, categorical: w.categorical };
 }
 
+let processPeakKb = process.resourceUsage().maxRSS; // start-up: Node, tsx, modules
 const canReset = (() => {
   try {
     fs.writeFileSync('/proc/self/clear_refs', '5');
@@ -92,7 +94,6 @@ const canReset = (() => {
     return false;
   }
 })();
-let processPeakKb = 0;
 /** This phase's peak RSS in MB (since the last reset), then a fresh high-water mark for the next phase. */
 function phasePeakMb(): number {
   const kb = process.resourceUsage().maxRSS;
@@ -106,12 +107,13 @@ const summary = (r: DriftReportCore) => ({
   drifted: r.features.filter((f) => f.drifted).map((f) => f.name),
   datasetDrift: r.datasetDrift,
   driftShare: r.driftShare,
-  features: Object.fromEntries(r.features.map((f) => [f.name, { test: f.test, statistic: f.statistic, threshold: f.threshold, drifted: f.drifted }])),
+  features: Object.fromEntries(r.features.map(({ name, test, statistic, threshold, drifted }) => [
+    name, { test, statistic, threshold, drifted },
+  ])),
   skipped: r.skipped,
 });
 
-const startRss = rssMb();
-phasePeakMb(); // start-up (tsx, modules): counted in the process peak; each phase starts from what stays resident
+const startRss = rssMb(); // each phase's peak starts from what stays resident
 let t0 = performance.now();
 const rawReference = await load(path.join(dir, 'reference.parquet'));
 const loadReferenceSeconds = seconds(t0);
@@ -167,9 +169,12 @@ console.log(JSON.stringify({
   load: { seconds: loadReferenceSeconds + loadWindowSeconds, referenceSeconds: loadReferenceSeconds, windowSeconds: loadWindowSeconds,
     peakRssMb: loadPeak, rssAfterMb: loadedRss },
   reference: { seconds: referenceSeconds, peakRssMb: referencePeak },
-  first: { seconds: first.seconds, sortWindowSeconds: first.sortWindowSeconds, calibrateSeconds: first.calibrateSeconds, checkSeconds: first.checkSeconds,
-    peakRssMb: firstPeak, calibration: { windowRows: thresholds.windowRows, resamples: thresholds.resamples, quantile: thresholds.quantile },
-    ...summary(first.report) },
+  first: {
+    seconds: first.seconds, sortWindowSeconds: first.sortWindowSeconds, calibrateSeconds: first.calibrateSeconds,
+    checkSeconds: first.checkSeconds, peakRssMb: firstPeak,
+    calibration: { windowRows: thresholds.windowRows, resamples: thresholds.resamples, quantile: thresholds.quantile },
+    ...summary(first.report),
+  },
   repeats: REPEATS,
   cached,
   evidently,
