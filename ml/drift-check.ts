@@ -243,7 +243,9 @@ function categoricalFeature(name: string, reference: DriftColumns, window: Drift
     // JSON has no Infinity: null stands for it (pValue is then 0), so the report survives a round trip
     chiSquare: { statistic: Number.isFinite(chi.statistic) ? chi.statistic : null, pValue: chi.pValue },
   };
-  return { name, kind: 'categorical', ...decide(name, reference, settings, { test: 'jensenShannon', value: stats.jensenShannon }, { test: 'chiSquare', pValue: stats.chiSquare.pValue }), ...stats };
+  // Evidently 0.7 takes scipy's jensenshannon in its default base, e: the base-2 distance times sqrt(ln 2)
+  const distance = settings.tests === 'evidently' ? stats.jensenShannon * Math.sqrt(Math.LN2) : stats.jensenShannon;
+  return { name, kind: 'categorical', ...decide(name, reference, settings, { test: 'jensenShannon', value: distance }, { test: 'chiSquare', pValue: stats.chiSquare.pValue }), ...stats };
 }
 
 /**

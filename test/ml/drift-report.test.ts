@@ -133,7 +133,7 @@ test('20 random 365-row windows of the Seattle reference itself: the calibrated 
   assert.ok(calibratedFeatureAlarms <= evidentlyFeatureAlarms);
 });
 
-test('Seattle 2015 against Seattle 2012-2014: both rules find dataset drift in temperatures and weather, not wind; only Evidently\'s fixed 0.1 also flags precipitation', () => {
+test('Seattle 2015 against Seattle 2012-2014: both rules find dataset drift in temperatures and weather, not wind; only Evidently\'s fixed 0.1 also flags precipitation; Evidently mode judges Jensen-Shannon in base e as Evidently does', () => {
   const earlier = columns(seattle.filter((d) => d.year < 2015));
   const later = columns(seattle.filter((d) => d.year === 2015));
   const thresholds = calibrateThresholds(earlier, later.rows, { seed: CALIBRATION_SEED });
@@ -150,6 +150,10 @@ test('Seattle 2015 against Seattle 2012-2014: both rules find dataset drift in t
   assert.deepEqual(drifted(calibrated), ['temp_max', 'temp_min', 'weather']);
   assert.equal(evidently.datasetDrift, true);
   assert.deepEqual(drifted(evidently), ['precipitation', 'temp_max', 'temp_min', 'weather']);
+  // Evidently's Jensen-Shannon is scipy's in base e; the report's jensenShannon field stays base 2
+  const weather = evidently.features.find((f) => f.name === 'weather')!;
+  assert.equal(weather.kind, 'categorical');
+  if (weather.kind === 'categorical') assert.ok(Math.abs(weather.statistic - weather.jensenShannon * Math.sqrt(Math.LN2)) < 1e-12);
 });
 
 test('Evidently mode with a reference of at most 1,000 rows decides by KS and chi-squared p-values below 0.05', () => {
