@@ -61,7 +61,7 @@ function encode(header: Header, arrays: Float64Array[]): Buffer {
   return Buffer.concat([head, json, Buffer.alloc(pad), ...arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))]);
 }
 
-function decode(bytes: Buffer): { header: Header; numeric: Record<string, Float64Array>; categorical: Record<string, string[]> } {
+function decode(bytes: Buffer): { header: Header; numeric: Record<string, Float64Array>; categorical: Record<string, Map<string, number>> } {
   const length = bytes.readUInt32LE(0);
   const header = JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')) as Header;
   let offset = 8 + length + ((8 - ((8 + length) % 8)) % 8);
@@ -71,13 +71,8 @@ function decode(bytes: Buffer): { header: Header; numeric: Record<string, Float6
     numeric[name] = new Float64Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 8));
     offset += n * 8;
   }
-  const categorical: Record<string, string[]> = {};
-  for (const { name, categories, counts } of header.categorical) {
-    const values: string[] = new Array(counts.reduce((a, b) => a + b, 0));
-    let i = 0;
-    categories.forEach((c, k) => { values.fill(c, i, i + counts[k]); i += counts[k]; });
-    categorical[name] = values;
-  }
+  const categorical: Record<string, Map<string, number>> = {};
+  for (const { name, categories, counts } of header.categorical) categorical[name] = new Map(categories.map((c, k) => [c, counts[k]]));
   return { header, numeric, categorical };
 }
 

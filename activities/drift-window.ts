@@ -2,14 +2,14 @@
  * A monitoring window: the model's logged predictions of the last `window` (at most the newest
  * MAX_WINDOW_ROWS), read page by page into typed columns. The database extracts each feature from
  * the JSON (feature names travel as parameters, never as SQL), so a page is a few thousand short
- * rows and a million-row window is never one array of objects. Performance on labelled feedback is
+ * rows and a million-row window is never one array of objects: numeric features land in typed
+ * arrays, categorical ones in a tally of their categories. Performance on labelled feedback is
  * one aggregate query where the data is.
  */
 import { and, desc, eq, gte, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { feedback, predictions } from '../db/schema';
 import type { DriftColumns } from '../ml/drift-check';
-import { sortedFloat64 } from '../ml/drift-stats';
 import type { FeatureKind } from './drift-reference';
 
 export const MAX_WINDOW_ROWS = 1_000_000;
@@ -70,16 +70,12 @@ export async function countWindow(db: Db, r: WindowRequest): Promise<number> {
 export async function readWindow(db: Db, r: WindowRequest, rows: number): Promise<WindowColumns> {
   const names = Object.keys(r.kinds).filter((n) => r.kinds[n] !== 'skipped');
   const numeric = new Map(names.filter((n) => r.kinds[n] === 'numeric').map((n) => [n, new Float64Builder(rows)]));
-  const categorical = new Map(names.filter((n) => r.kinds[n] === 'categorical').map((n) => [n, [] as string[]]));
-  // each category's text held once: a million rows of a few categories are a million pointers, not a million strings
-  const interned = new Map<string, string>();
-  const intern = (text: string) => {
-    let kept = interned.get(text);
-    if (kept === undefined) interned.set(text, (kept = text));
-    return kept;
-  };
+  // categorical features are tallied as they are read: a million rows of a few categories are a few counts
+  const categorical = new Map(names.filter((n) => r.kinds[n] === 'categorical').map((n) => [n, new Map<string, number>()]));
+  const tally = (m: Map<string, number>, text: string) => m.set(text, (m.get(text) ?? 0) + 1);
   const predicted = r.task === 'regression' ? new Float64Builder(rows) : null;
-  const labels: string[] = [];
+  const labels = new Map<string, number>();
+  let labelled = 0;
   const classes = r.classes ?? [];
   const probabilities = r.task === 'classification' && classes.length ? new Float64Builder(rows * classes.length) : null;
   let probabilityRows = 0;
@@ -106,11 +102,14 @@ export async function readWindow(db: Db, r: WindowRequest, rows: number): Promis
         if (builder) {
           const v = parseNumber(text);
           if (!Number.isNaN(v)) builder.push(v);
-        } else categorical.get(n)!.push(intern(text));
+        } else tally(categorical.get(n)!, text);
       });
       if (row.version !== r.version) continue;
       if (predicted && row.value !== null && Number.isFinite(row.value)) predicted.push(row.value);
-      if (!predicted && row.label !== null) labels.push(intern(row.label));
+      if (!predicted && row.label !== null) {
+        tally(labels, row.label);
+        labelled++;
+      }
       const p = row.probabilities;
       if (probabilities && p && typeof p === 'object') {
         const values = classes.map((c) => Number(p[c]));
@@ -127,12 +126,13 @@ export async function readWindow(db: Db, r: WindowRequest, rows: number): Promis
   return {
     features: {
       rows: read,
-      numeric: Object.fromEntries([...numeric].map(([n, b]) => [n, sortedFloat64(b.view())])),
+      // the builders hold finite values only: sorted where they lie
+      numeric: Object.fromEntries([...numeric].map(([n, b]) => [n, b.view().sort()])),
       categorical: Object.fromEntries(categorical),
     },
     prediction: predicted
-      ? { rows: predicted.length, numeric: { prediction: sortedFloat64(predicted.view()) }, categorical: {} }
-      : { rows: labels.length, numeric: {}, categorical: { prediction: labels } },
+      ? { rows: predicted.length, numeric: { prediction: predicted.view().sort() }, categorical: {} }
+      : { rows: labelled, numeric: {}, categorical: { prediction: labels } },
     probabilities: probabilities ? probabilities.view().slice() : null,
     probabilityRows,
   };

@@ -3,8 +3,8 @@
  * `tsx bench/drift-check-child.ts <dir>` reads <dir>/reference.parquet and <dir>/window.parquet
  * (columns listed in <dir>/features.json) and prints one JSON line.
  *
- * Loading (DuckDB, chunk by chunk: numeric columns into Float64Arrays, categorical ones into string
- * arrays with each distinct value held once) is timed on its own and not part of any check. Then:
+ * Loading (DuckDB, chunk by chunk: numeric columns into Float64Arrays, categorical ones tallied by
+ * category, as the monitor reads a window) is timed on its own and not part of any check. Then:
  *   reference: sortedFloat64 of every reference numeric column (once per model version in the product)
  *   first:     the window's columns sorted + calibrateThresholds for the window's size + checkDrift (calibrated)
  *   cached:    the window's columns sorted + checkDrift with the thresholds of `first`
@@ -32,10 +32,10 @@ const REPEATS = Number(process.env.DRIFT_BENCH_REPEATS ?? 3);
 interface Loaded {
   rows: number;
   numeric: Record<string, Float64Array>;
-  categorical: Record<string, string[]>;
+  categorical: Record<string, Map<string, number>>;
 }
 
-/** Streams a Parquet file's columns in DuckDB chunks; a categorical value seen before is stored as the same string. */
+/** Streams a Parquet file's columns in DuckDB chunks; categorical values are counted, not kept. */
 async function load(file: string): Promise<Loaded> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
@@ -45,10 +45,7 @@ async function load(file: string): Promise<Loaded> {
     const names = [...features.numeric, ...features.categorical];
     const result = await conn.stream(`SELECT ${names.map((n) => `"${n}"`).join(', ')} FROM ${source}`);
     const numeric = Object.fromEntries(features.numeric.map((n) => [n, new Float64Array(rows)]));
-    // sized up front: arrays grown by push peak at about 1.5x their final size while they grow (~120 MB more at 1M rows)
-    const categorical = Object.fromEntries(features.categorical.map((n) => [n, new Array<string>(rows)]));
-    const filled = features.categorical.map(() => 0);
-    const interned = features.categorical.map(() => new Map<string, string>());
+    const categorical = Object.fromEntries(features.categorical.map((n) => [n, new Map<string, number>()]));
     let at = 0;
     for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
       const count = chunk.rowCount;
@@ -59,19 +56,15 @@ async function load(file: string): Promise<Loaded> {
       });
       features.categorical.forEach((name, k) => {
         const vector = chunk.getColumnVector(features.numeric.length + k);
-        const [out, seen] = [categorical[name], interned[k]];
+        const tally = categorical[name];
         for (let i = 0; i < count; i++) {
           const v = vector.getItem(i) as string | null;
-          if (v === null) continue;
-          let s = seen.get(v);
-          if (s === undefined) seen.set(v, (s = v));
-          out[filled[k]++] = s;
+          if (v !== null) tally.set(v, (tally.get(v) ?? 0) + 1);
         }
       });
       at += count;
     }
     if (at !== rows) throw new Error(`${file}: read ${at} rows of ${rows}`);
-    features.categorical.forEach((name, k) => { categorical[name].length = filled[k]; }); // nulls dropped
     return { rows, numeric, categorical };
   } finally {
     conn.closeSync();
@@ -172,7 +165,7 @@ console.log(JSON.stringify({
   first: {
     seconds: first.seconds, sortWindowSeconds: first.sortWindowSeconds, calibrateSeconds: first.calibrateSeconds,
     checkSeconds: first.checkSeconds, peakRssMb: firstPeak,
-    calibration: { windowRows: thresholds.windowRows, resamples: thresholds.resamples, quantile: thresholds.quantile },
+    calibration: { windowRows: thresholds.windowRows, sampleRows: thresholds.sampleRows, resamples: thresholds.resamples, quantile: thresholds.quantile },
     ...summary(first.report),
   },
   repeats: REPEATS,

@@ -107,7 +107,7 @@ interface PerennialResult {
   processPeakRssMb: number;
   load: Phase & { rssAfterMb: number };
   reference: Phase;
-  first: Check & { calibrateSeconds: number; calibration: { windowRows: number; resamples: number; quantile: number } };
+  first: Check & { calibrateSeconds: number; calibration: { windowRows: number; sampleRows?: number; resamples: number; quantile: number } };
   cached: Check;
   evidently: Check;
 }
@@ -158,7 +158,7 @@ function print(p: PerennialResult, e: EvidentlyResult, flights: number, prepareS
     + `Evidently ${e.load.seconds.toFixed(2)} s (pandas ${e.pandas}); data preparation ${prepareSeconds.toFixed(1)} s`);
   const f = p.first;
   console.log(`first check = sort window ${f.sortWindowSeconds.toFixed(2)} s + calibrateThresholds ${f.calibrateSeconds.toFixed(2)} s `
-    + `(${f.calibration.resamples} resamples of ${n(f.calibration.windowRows)} rows) + checkDrift ${f.checkSeconds.toFixed(2)} s; `
+    + `(${f.calibration.resamples} resamples of ${n(f.calibration.sampleRows ?? f.calibration.windowRows)} rows, scaled to ${n(f.calibration.windowRows)}) + checkDrift ${f.checkSeconds.toFixed(2)} s; `
     + `cached = sort ${p.cached.sortWindowSeconds.toFixed(2)} s + checkDrift ${p.cached.checkSeconds.toFixed(2)} s`);
 
   const row = (cells: string[]) => console.log(cells[0].padEnd(14) + cells[1].padStart(24) + cells[2].padStart(24) + cells[3].padStart(34));

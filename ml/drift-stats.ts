@@ -19,7 +19,10 @@ export interface CategoryCounts {
   current: number[];
 }
 
-/** The finite values, sorted ascending: null, NaN and ±Infinity are dropped. */
+/**
+ * The finite values, sorted ascending: null, NaN and ±Infinity are dropped. One allocation: the
+ * result is a view of it (the buffer may hold the dropped values' room too).
+ */
 export function sortedFloat64(values: ArrayLike<number | null>): Float64Array {
   const out = new Float64Array(values.length);
   let n = 0;
@@ -27,17 +30,34 @@ export function sortedFloat64(values: ArrayLike<number | null>): Float64Array {
     const v = values[i];
     if (v !== null && Number.isFinite(v)) out[n++] = v;
   }
-  return out.slice(0, n).sort();
+  return out.subarray(0, n).sort();
+}
+
+/**
+ * One categorical feature's sample: its values, or how many times each category occurs (what every
+ * categorical statistic needs, and all a monitoring window keeps: a million rows of a few categories
+ * are a few numbers).
+ */
+export type CategoricalSample = readonly string[] | ReadonlyMap<string, number>;
+
+export function tallyOf(sample: CategoricalSample): ReadonlyMap<string, number> {
+  if (!Array.isArray(sample)) return sample as ReadonlyMap<string, number>;
+  const m = new Map<string, number>();
+  for (const v of sample as readonly string[]) m.set(v, (m.get(v) ?? 0) + 1);
+  return m;
+}
+
+/** The sample's values in all. */
+export function sizeOf(sample: CategoricalSample): number {
+  if (Array.isArray(sample)) return sample.length;
+  let n = 0;
+  for (const c of (sample as ReadonlyMap<string, number>).values()) n += c;
+  return n;
 }
 
 /** Count vectors aligned over the union of both samples' categories, sorted by code unit. */
-export function categoryCounts(reference: string[], current: string[]): CategoryCounts {
-  const tally = (values: string[]) => {
-    const m = new Map<string, number>();
-    for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
-    return m;
-  };
-  const [ref, cur] = [tally(reference), tally(current)];
+export function categoryCounts(reference: CategoricalSample, current: CategoricalSample): CategoryCounts {
+  const [ref, cur] = [tallyOf(reference), tallyOf(current)];
   const categories = [...new Set([...ref.keys(), ...cur.keys()])].sort();
   return {
     categories,
@@ -169,7 +189,7 @@ export function wassersteinDistance(u: Float64Array, v: Float64Array): number {
 }
 
 /** Population standard deviation (numpy.std, ddof=0), two passes. */
-function populationStd(x: Float64Array): number {
+export function populationStd(x: Float64Array): number {
   let sum = 0;
   for (let i = 0; i < x.length; i++) sum += x[i];
   const mean = sum / x.length;

@@ -6,8 +6,10 @@ import { test } from 'node:test';
 import { DriftReportCoreSchema, type DriftReportCore } from '../../common/drift-report';
 import { mulberry32 } from '../../common/random';
 import {
-  calibrateBase, calibrateThresholds, calibrationSampleRows, checkDrift, MAX_CALIBRATION_SAMPLE, thresholdsFor, type CalibratedThresholds, type DriftColumns,
+  CALIBRATION_SKETCH_POINTS, calibrateBase, calibrateThresholds, calibrationSampleRows, checkDrift, MAX_CALIBRATION_SAMPLE, quantileSketch,
+  thresholdsFor, type CalibratedThresholds, type DriftColumns,
 } from '../../ml/drift-check';
+import { tallyOf, wassersteinNormed } from '../../ml/drift-stats';
 import { sortedFloat64 } from '../../ml/drift-stats';
 
 interface Day { location: string; year: number; numeric: Record<string, number>; weather: string }
@@ -168,9 +170,28 @@ test('Evidently mode with a reference of at most 1,000 rows decides by KS and ch
   }
 });
 
+test('a reference over 50,000 values is calibrated through its quantile sketch, whose distance to it is far below the scores drawn', () => {
+  // a shape no file here has at this size: 200,000 draws of a skewed distribution (seeded)
+  const rand = mulberry32(7);
+  const big = Float64Array.from({ length: 200_000 }, () => -Math.log(1 - rand()) * 3 + Math.floor(rand() * 4)).sort();
+  const sketch = quantileSketch(big, CALIBRATION_SKETCH_POINTS);
+  assert.equal(sketch.length, CALIBRATION_SKETCH_POINTS);
+  const base = calibrateBase({ numeric: { x: big }, categorical: {} }, MAX_CALIBRATION_SAMPLE, { seed: CALIBRATION_SEED });
+  const error = wassersteinNormed(big, sketch);
+  assert.ok(error < base.features.x.score / 100, `sketch error ${error} against a 99th-percentile score of ${base.features.x.score}`);
+});
+
+test('a categorical feature given as the tally of its categories gives the same thresholds and report as its values', () => {
+  const tallied = (c: DriftColumns): DriftColumns => ({ ...c, categorical: { weather: tallyOf(c.categorical.weather) } });
+  const window = columns(newYork2015);
+  assert.deepEqual(calibrateThresholds(tallied(reference), 365, { seed: CALIBRATION_SEED }), thresholds365);
+  assert.deepEqual(checkDrift(tallied(reference), tallied(window), { tests: 'calibrated', driftShare, thresholds: thresholds365 }),
+    checkDrift(reference, window, { tests: 'calibrated', driftShare, thresholds: thresholds365 }));
+});
+
 test('a category the reference never saw: chi-square statistic null (Infinity) with p-value 0, and the report survives JSON and the schema', () => {
   const window = columns(newYork2015.slice(0, 30));
-  window.categorical.weather = [...window.categorical.weather.slice(0, 25), 'hail', 'hail', 'hail', 'hail', 'hail'];
+  window.categorical.weather = [...(window.categorical.weather as string[]).slice(0, 25), 'hail', 'hail', 'hail', 'hail', 'hail'];
   const report = checkDrift(reference, window, { tests: 'calibrated', driftShare, thresholds: thresholds365 });
   const weather = report.features.find((f) => f.name === 'weather');
   assert.ok(weather?.kind === 'categorical');
