@@ -120,8 +120,47 @@ export interface ReferenceDeps {
   artifacts: ArtifactStore;
 }
 
+/**
+ * References read back recently, newest last, up to CACHE_BYTES of values: a worker that watches a
+ * thousand models checks each every interval, and a version's reference never changes (only its
+ * threshold bases grow, and saveThresholdBase adds them here too).
+ */
+const CACHE_BYTES = 256 * 2 ** 20;
+const cache = new Map<string, { reference: DriftReference; bytes: number }>();
+let cachedBytes = 0;
+const cacheKey = (model: string, version: number) => `${model}\0${version}`;
+
+function remember(reference: DriftReference) {
+  const bytes = 4096 + Object.values(reference.features.numeric).reduce((n, a) => n + a.byteLength, 0)
+    + Object.values(reference.target.numeric).reduce((n, a) => n + a.byteLength, 0);
+  if (bytes > CACHE_BYTES / 4) return;
+  const key = cacheKey(reference.model, reference.version);
+  const old = cache.get(key);
+  if (old) cachedBytes -= old.bytes;
+  cache.delete(key);
+  cache.set(key, { reference, bytes });
+  cachedBytes += bytes;
+  for (const [k, v] of cache) {
+    if (cachedBytes <= CACHE_BYTES) break;
+    cache.delete(k);
+    cachedBytes -= v.bytes;
+  }
+}
+
 /** The version's reference: built and stored on its first check, read back on every later one. */
-export async function loadReference({ db, artifacts }: ReferenceDeps, model: string, version: number): Promise<DriftReference> {
+export async function loadReference(deps: ReferenceDeps, model: string, version: number): Promise<DriftReference> {
+  const hit = cache.get(cacheKey(model, version));
+  if (hit) {
+    cache.delete(cacheKey(model, version));
+    cache.set(cacheKey(model, version), hit);
+    return hit.reference;
+  }
+  const reference = await readReference(deps, model, version);
+  remember(reference);
+  return reference;
+}
+
+async function readReference({ db, artifacts }: ReferenceDeps, model: string, version: number): Promise<DriftReference> {
   const [v] = await db.select({
     task: modelVersions.task, datasetHash: modelVersions.datasetHash, target: modelVersions.target, features: modelVersions.features,
     metrics: modelVersions.metrics, artifactKey: modelVersions.artifactKey, schema: datasets.schema, format: datasets.format,
@@ -159,6 +198,8 @@ export async function loadReference({ db, artifacts }: ReferenceDeps, model: str
 
 /** Keeps a calibrated base with the version's reference, so no later check of the same size draws it again. */
 export async function saveThresholdBase(db: Db, model: string, version: number, key: string, base: ThresholdBase): Promise<void> {
+  const cached = cache.get(cacheKey(model, version));
+  if (cached) cached.reference.thresholdBases = { ...cached.reference.thresholdBases, [key]: base };
   await db.update(driftReferences)
     .set({ thresholdBases: sql`${driftReferences.thresholdBases} || jsonb_build_object(${key}::text, ${JSON.stringify(base)}::jsonb)` })
     .where(and(eq(driftReferences.modelName, model), eq(driftReferences.version, version)));

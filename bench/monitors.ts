@@ -93,9 +93,18 @@ async function main() {
   // the real activities, timed: how long each waited for a worker after it was due, and how long it ran
   const waits: number[] = [];
   const durations: number[] = [];
+  // a version's first check builds its reference (DuckDB reads the training data): apart from the steady state
+  const steadyWaits: number[] = [];
+  const seen = new Set<string>();
   const timed = Object.fromEntries(Object.entries(base).map(([name, fn]) => [name, async (input: unknown) => {
     const started = Date.now();
-    if (name === 'measureDrift') waits.push(started - Context.current().info.currentAttemptScheduledTimestampMs);
+    if (name === 'measureDrift') {
+      const wait = started - Context.current().info.currentAttemptScheduledTimestampMs;
+      waits.push(wait);
+      const model = (input as { model: string }).model;
+      if (seen.has(model)) steadyWaits.push(wait);
+      seen.add(model);
+    }
     try {
       return await (fn as (i: unknown) => Promise<unknown>)(input);
     } finally {
@@ -134,13 +143,15 @@ async function main() {
     monitors: MONITORS, interval: INTERVAL, minutes: MINUTES, checks: durations.length, reportsRecorded: perMonitor.reduce((a, b) => a + b, 0),
     checksDuePerMonitor: due, minChecksPerMonitor: Math.min(...perMonitor), maxChecksPerMonitor: Math.max(...perMonitor), behind,
     scheduleToStartMs: { p50: quantile(waits, 0.5), p99: quantile(waits, 0.99), max: Math.max(...waits) },
+    laterChecksScheduleToStartMs: { p50: quantile(steadyWaits, 0.5), p99: quantile(steadyWaits, 0.99), max: Math.max(...steadyWaits) },
     checkMs: { p50: quantile(durations, 0.5), p99: quantile(durations, 0.99) },
     workerCpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: wallMs / 1000, database: database.kind,
   };
-  console.log('\n| monitors | interval | minutes | checks run | due per monitor | min-max per monitor | behind | schedule-to-start p50 / p99 | check p50 / p99 | worker CPU |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| monitors | interval | minutes | checks run | due per monitor | min-max per monitor | behind | schedule-to-start p50 / p99 (all) | after each first check | check p50 / p99 | worker CPU |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   console.log(`| ${MONITORS} | ${INTERVAL} | ${MINUTES} | ${figures.checks} | ${due} | ${figures.minChecksPerMonitor}-${figures.maxChecksPerMonitor} | ${behind} | `
-    + `${figures.scheduleToStartMs.p50} / ${figures.scheduleToStartMs.p99} ms | ${figures.checkMs.p50} / ${figures.checkMs.p99} ms | `
+    + `${figures.scheduleToStartMs.p50} / ${figures.scheduleToStartMs.p99} ms | `
+    + `${figures.laterChecksScheduleToStartMs.p50} / ${figures.laterChecksScheduleToStartMs.p99} ms | ${figures.checkMs.p50} / ${figures.checkMs.p99} ms | `
     + `${figures.workerCpuSeconds.toFixed(0)} s of ${figures.wallSeconds.toFixed(0)} s (${database.kind}) |`);
   fs.mkdirSync(path.join(root, '.data/bench'), { recursive: true });
   fs.writeFileSync(path.join(root, '.data/bench/monitors.json'), JSON.stringify(figures, null, 2));
