@@ -126,37 +126,45 @@ export interface ReferenceDeps {
  * threshold bases grow, and saveThresholdBase adds them here too).
  */
 const CACHE_BYTES = 256 * 2 ** 20;
-const cache = new Map<string, { reference: DriftReference; bytes: number }>();
-let cachedBytes = 0;
+interface ReferenceCache { entries: Map<string, { reference: DriftReference; bytes: number }>; bytes: number }
+/** one cache per database: two platforms in one process (tests) never share a model's reference */
+const caches = new WeakMap<Db, ReferenceCache>();
+const cacheOf = (db: Db) => {
+  let c = caches.get(db);
+  if (!c) caches.set(db, (c = { entries: new Map(), bytes: 0 }));
+  return c;
+};
 const cacheKey = (model: string, version: number) => `${model}\0${version}`;
 
-function remember(reference: DriftReference) {
+function remember(db: Db, reference: DriftReference) {
+  const cache = cacheOf(db);
   const bytes = 4096 + Object.values(reference.features.numeric).reduce((n, a) => n + a.byteLength, 0)
     + Object.values(reference.target.numeric).reduce((n, a) => n + a.byteLength, 0);
   if (bytes > CACHE_BYTES / 4) return;
   const key = cacheKey(reference.model, reference.version);
-  const old = cache.get(key);
-  if (old) cachedBytes -= old.bytes;
-  cache.delete(key);
-  cache.set(key, { reference, bytes });
-  cachedBytes += bytes;
-  for (const [k, v] of cache) {
-    if (cachedBytes <= CACHE_BYTES) break;
-    cache.delete(k);
-    cachedBytes -= v.bytes;
+  const old = cache.entries.get(key);
+  if (old) cache.bytes -= old.bytes;
+  cache.entries.delete(key);
+  cache.entries.set(key, { reference, bytes });
+  cache.bytes += bytes;
+  for (const [k, v] of cache.entries) {
+    if (cache.bytes <= CACHE_BYTES) break;
+    cache.entries.delete(k);
+    cache.bytes -= v.bytes;
   }
 }
 
 /** The version's reference: built and stored on its first check, read back on every later one. */
 export async function loadReference(deps: ReferenceDeps, model: string, version: number): Promise<DriftReference> {
-  const hit = cache.get(cacheKey(model, version));
+  const { entries } = cacheOf(deps.db);
+  const hit = entries.get(cacheKey(model, version));
   if (hit) {
-    cache.delete(cacheKey(model, version));
-    cache.set(cacheKey(model, version), hit);
+    entries.delete(cacheKey(model, version));
+    entries.set(cacheKey(model, version), hit);
     return hit.reference;
   }
   const reference = await readReference(deps, model, version);
-  remember(reference);
+  remember(deps.db, reference);
   return reference;
 }
 
@@ -198,7 +206,7 @@ async function readReference({ db, artifacts }: ReferenceDeps, model: string, ve
 
 /** Keeps a calibrated base with the version's reference, so no later check of the same size draws it again. */
 export async function saveThresholdBase(db: Db, model: string, version: number, key: string, base: ThresholdBase): Promise<void> {
-  const cached = cache.get(cacheKey(model, version));
+  const cached = cacheOf(db).entries.get(cacheKey(model, version));
   if (cached) cached.reference.thresholdBases = { ...cached.reference.thresholdBases, [key]: base };
   await db.update(driftReferences)
     .set({ thresholdBases: sql`${driftReferences.thresholdBases} || jsonb_build_object(${key}::text, ${JSON.stringify(base)}::jsonb)` })
