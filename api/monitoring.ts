@@ -64,6 +64,7 @@ export function createMonitoringService({ client, db, artifacts, config, flushPr
   const statusOf = (v: MonitorView, runId: string): MonitorStatus => ({
     model: v.model, version: v.version, state: v.state, interval: v.settings.interval, lastCheck: v.lastCheck, nextCheck: v.nextCheck,
     lastReportId: v.lastReportId, lastAction: v.lastAction, lastRetrainingAt: v.lastRetrainingAt, checks: v.checks,
+    failedChecks: v.failedChecks ?? 0, lastError: v.lastError ?? null,
     workflowId: workflowIds.monitor(v.model), temporalUiUrl: uiUrl(workflowIds.monitor(v.model), runId), settings: v.settings,
   });
 

@@ -49,7 +49,19 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-bench-monitors-'));
   const server = await startTemporalDevServer({ cli: resolveTemporalCli({ log: () => {} }), headless: true });
-  const database = await openDatabase(process.env.BENCH_DATABASE_URL ? { url: process.env.BENCH_DATABASE_URL } : { pgliteDir: path.join(dir, 'pglite') });
+  // a database of its own on the server (its datasets point into this run's artifact folder), dropped at the end
+  const serverUrl = process.env.BENCH_DATABASE_URL;
+  const dbName = `bench_monitors_${Date.now().toString(36)}`;
+  let databaseUrl: string | undefined;
+  if (serverUrl) {
+    const admin = await openDatabase({ url: serverUrl });
+    await admin.db.execute(sql.raw(`create database ${dbName}`));
+    await admin.close();
+    const u = new URL(serverUrl);
+    u.pathname = `/${dbName}`;
+    databaseUrl = u.toString();
+  }
+  const database = await openDatabase(databaseUrl ? { url: databaseUrl } : { pgliteDir: path.join(dir, 'pglite') });
   await database.migrate();
   const { db } = database;
   const config = loadConfig({ PERENNIAL_DATA_DIR: dir, PERENNIAL_IMPORT_ROOTS: path.dirname(WEATHER) });
@@ -95,6 +107,8 @@ async function main() {
   const durations: number[] = [];
   // a version's first check builds its reference (DuckDB reads the training data): apart from the steady state
   const steadyWaits: number[] = [];
+  const failures = new Map<string, number>();
+  let firstFailure = '';
   const seen = new Set<string>();
   const timed = Object.fromEntries(Object.entries(base).map(([name, fn]) => [name, async (input: unknown) => {
     const started = Date.now();
@@ -107,6 +121,10 @@ async function main() {
     }
     try {
       return await (fn as (i: unknown) => Promise<unknown>)(input);
+    } catch (err) {
+      failures.set(name, (failures.get(name) ?? 0) + 1);
+      if (!firstFailure) console.log(`  ${name} failed: ${(firstFailure = String((err as Error).stack ?? err))}`);
+      throw err;
     } finally {
       if (name === 'measureDrift') durations.push(Date.now() - started);
     }
@@ -145,6 +163,7 @@ async function main() {
     scheduleToStartMs: { p50: quantile(waits, 0.5), p99: quantile(waits, 0.99), max: Math.max(...waits) },
     laterChecksScheduleToStartMs: { p50: quantile(steadyWaits, 0.5), p99: quantile(steadyWaits, 0.99), max: Math.max(...steadyWaits) },
     checkMs: { p50: quantile(durations, 0.5), p99: quantile(durations, 0.99) },
+    failedActivities: Object.fromEntries(failures),
     workerCpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: wallMs / 1000, database: database.kind,
   };
   console.log('\n| monitors | interval | minutes | checks run | due per monitor | min-max per monitor | behind | schedule-to-start p50 / p99 (all) | after each first check | check p50 / p99 | worker CPU |');
@@ -162,6 +181,11 @@ async function main() {
   await connection.close();
   await native.close();
   await database.close();
+  if (serverUrl) {
+    const admin = await openDatabase({ url: serverUrl });
+    await admin.db.execute(sql.raw(`drop database ${dbName}`));
+    await admin.close();
+  }
   await server.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -81,6 +81,8 @@ export const MonitorStatusSchema = z.object({
   lastAction: z.enum(monitorActions).nullable(),
   lastRetrainingAt: z.string().nullable(),
   checks: z.number(),
+  failedChecks: z.number().openapi({ description: 'scheduled checks that failed (the monitor keeps watching)' }),
+  lastError: z.string().nullable().openapi({ description: 'why the last scheduled check failed; null once one succeeds' }),
   workflowId: z.string(),
   temporalUiUrl: z.string().optional(),
   settings: MonitorSettingsSchema,

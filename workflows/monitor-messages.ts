@@ -19,6 +19,9 @@ export interface MonitorState {
   lastAction: MonitorAction | null;
   lastRetrainingAt: string | null;
   checks: number;
+  /** why the last scheduled check failed (null once one succeeds); absent before failures were recorded */
+  lastError?: string | null;
+  failedChecks?: number;
 }
 
 export interface MonitorInput extends ContinueAsNewKnob {

@@ -10,8 +10,9 @@
  * it, carrying its settings and state, so it can watch for years.
  */
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, uuid4, workflowInfo,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, isCancellation, proxyActivities, setHandler, uuid4, workflowInfo,
 } from '@temporalio/workflow';
+import { failureMessage } from './failures';
 import type { OrchestrationActivities } from '../activities';
 import type { DriftReport, MonitorSettings } from '../common/monitor-settings';
 import { msOf } from '../common/durations';
@@ -137,7 +138,13 @@ export async function modelMonitor(input: MonitorInput): Promise<void> {
     else due = !(await condition(woken, Math.max(1, next - Date.now())));
     if (stopped) break;
     changed = false;
-    if (due) await check();
+    // a check that fails (its activities out of retries) is recorded on the monitor, which keeps watching
+    if (due) {
+      await check().then(() => { state.lastError = null; }, (err) => {
+        if (isCancellation(err)) throw err;
+        Object.assign(state, { lastError: failureMessage(err), lastCheck: new Date(Date.now()).toISOString(), failedChecks: (state.failedChecks ?? 0) + 1 });
+      });
+    }
     if (continueAsNewDue(input)) {
       await condition(allHandlersFinished);
       if (!stopped) await continueAsNew<typeof modelMonitor>({ ...input, version, settings, state });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { DEFAULT_MONITOR_SETTINGS, type DriftReport, type MonitorSettings } from '../../common/monitor-settings';
 import {
   checkNowUpdate, monitorStatusQuery, MONITOR_WORKFLOW, pauseUpdate, resumeUpdate, retargetSignal, settingsUpdate, stopSignal,
@@ -130,6 +131,25 @@ test('the interval timer checks by itself; a promotion re-targets the monitor an
   assert.equal((await check(h)).version, 2);
   await h.signal(stopSignal);
   await h.result();
+});
+
+test('a scheduled check that fails is recorded on the monitor, which keeps watching and checks again', async (t) => {
+  let failing = true;
+  const env = await workflowEnv(t, {
+    orchestration: {
+      async measureDrift(input) {
+        if (failing) throw ApplicationFailure.nonRetryable('artifact not found: datasets/x.csv', 'Missing');
+        return { judged: true, report: driftReport(input) };
+      },
+    },
+  });
+  const h = await startMonitor(env, { settings: { ...hour, interval: '1s' } });
+  const failed = await until(() => h.query(monitorStatusQuery), (s) => (s.failedChecks ?? 0) >= 1, 'a failed check');
+  assert.match(failed.lastError!, /artifact not found/);
+  failing = false;
+  const recovered = await until(() => h.query(monitorStatusQuery), (s) => s.checks >= 1, 'a check after the failure');
+  assert.equal(recovered.lastError, null);
+  assert.equal((await h.describe()).status.name, 'RUNNING');
 });
 
 test('continue-as-new carries the settings, the pause, the count and the last report: nothing is lost', async (t) => {
