@@ -209,6 +209,8 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
      * The settings patch (a pipeline's `monitor` field) is validated here, once, before it reaches the workflow.
      */
     async watchModel(input: { model: string; version: number; settings?: unknown }): Promise<{ workflowId: string }> {
+      // the version's reference is built now, at promotion, not in its first check (a failure here leaves it to that check)
+      await loadReference({ db, artifacts }, input.model, input.version).catch(() => undefined);
       return watchModel(temporal(), retrainingQueues.orchestration, { ...input, settings: MonitorSettingsPatchSchema.parse(input.settings ?? {}) });
     },
   };
