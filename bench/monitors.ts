@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { createOrchestrationActivities } from '../activities';
 import { loadReference } from '../activities/drift-reference';
@@ -47,7 +47,7 @@ const quantile = (xs: number[], q: number) => {
 };
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-bench-monitors-'));
   const server = await startTemporalDevServer({ cli: resolveTemporalCli({ log: () => {} }), headless: true });
   // a database of its own on the server (its datasets point into this run's artifact folder), dropped at the end
@@ -182,9 +182,9 @@ async function main() {
   fs.mkdirSync(path.join(root, '.data/bench'), { recursive: true });
   fs.writeFileSync(path.join(root, '.data/bench/monitors.json'), JSON.stringify(figures, null, 2));
 
-  await Promise.all(names.map((n) => client.workflow.getHandle(`monitor-${n}`).terminate('bench over').catch(() => undefined)));
   worker.shutdown();
   await running;
+  await Promise.all(names.map((n) => client.workflow.getHandle(`monitor-${n}`).terminate('bench over').catch(() => undefined)));
   await connection.close();
   await native.close();
   await database.close();
