@@ -24,6 +24,7 @@ import { calibrateBase, calibrationSampleRows, checkDrift, thresholdsFor, type D
 import { loadReference, saveThresholdBase, type DriftReference } from './drift-reference';
 import { referenceScoresKey, type ReferenceScores } from '../common/domain';
 import { estimateAccuracy, fitCbpe } from '../ml/cbpe';
+import { sortedFloat64 } from '../ml/drift-stats';
 import { countWindow, readWindow, windowPerformance } from './drift-window';
 
 export interface MonitoringDeps {
@@ -55,6 +56,21 @@ async function referenceScores(artifacts: ArtifactStore, modelArtifactKey: strin
   // versions evaluated before the scores were kept have none: no estimate for them
   if (!(await artifacts.exists(key))) return null;
   return JSON.parse((await artifacts.getBytes(key)).toString('utf8')) as ReferenceScores;
+}
+
+/** The version's answers on its held-out rows, as prediction drift compares them: the class it answered, or the value. */
+function heldOutAnswers(scores: ReferenceScores): DriftColumns | null {
+  if (scores.values) return { rows: scores.values.length, numeric: { prediction: sortedFloat64(scores.values) }, categorical: {} };
+  const k = scores.labels.length;
+  if (k === 0) return null;
+  const answered = new Map<string, number>();
+  const rows = scores.probabilities.length / k;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (scores.probabilities[r * k + j] > scores.probabilities[r * k + best]) best = j;
+    answered.set(scores.labels[best], (answered.get(scores.labels[best]) ?? 0) + 1);
+  }
+  return { rows, numeric: {}, categorical: { prediction: answered } };
 }
 
 /**
@@ -118,18 +134,24 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
           report: { ...emptyCore(rows, ref.rows, mode), ...head, reference, reason: `${rows} predictions in the window; a check needs ${settings.minRows}` },
         };
       }
-      const scores = ref.task === 'classification' ? await referenceScores(artifacts, ref.modelArtifactKey) : null;
-      const window = await readWindow(db, { ...request, classes: scores?.labels }, rows);
+      const scores = await referenceScores(artifacts, ref.modelArtifactKey);
+      const window = await readWindow(db, { ...request, classes: ref.task === 'classification' ? scores?.labels : undefined }, rows);
       const core = checkDrift(ref.features, window.features, {
         tests: mode, driftShare: settings.driftShare,
         thresholds: mode === 'calibrated' ? await thresholds(db, ref, ref.features, window.features.rows, 'features') : undefined,
       });
 
+      // prediction drift: the window's answers against the version's own answers on its held-out rows
+      // (versions evaluated before those were kept: against the training labels)
       let prediction: DriftReport['prediction'] = null;
-      if (window.prediction.rows > 0) {
-        const p = checkDrift(ref.target, window.prediction, {
+      const answers = scores ? heldOutAnswers(scores) : null;
+      const predictionReference = answers ?? ref.target;
+      if (window.prediction.rows > 0 && predictionReference.rows > 0) {
+        const p = checkDrift(predictionReference, window.prediction, {
           tests: mode, driftShare: 1,
-          thresholds: mode === 'calibrated' ? await thresholds(db, ref, ref.target, window.prediction.rows, 'prediction') : undefined,
+          thresholds: mode === 'calibrated'
+            ? await thresholds(db, ref, predictionReference, window.prediction.rows, answers ? 'answers' : 'prediction')
+            : undefined,
         }).features[0];
         if (p) prediction = { test: p.test, statistic: p.statistic, threshold: p.threshold, drifted: p.drifted };
       }
@@ -143,7 +165,7 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
           drop: ref.task === 'classification' && expected !== null && measured.accuracy !== undefined ? expected - measured.accuracy : null,
         };
       }
-      const estimated = scores && window.probabilities && window.probabilityRows > 0
+      const estimated = scores && ref.task === 'classification' && window.probabilities && window.probabilityRows > 0
         ? estimateWithCbpe(scores, window.probabilities, window.probabilityRows)
         : null;
       return { judged: true, report: { ...core, ...head, reference, prediction, performance, estimated } };

@@ -259,12 +259,13 @@ async function evaluateBundle(artifacts: ArtifactStore, key: string, input: Eval
     result.servingSampleKey = `${key}/serving-sample.json`;
     await artifacts.putBytes(result.servingSampleKey, JSON.stringify(servingSample));
 
-    // the held-out answers with their truth: the monitor's reference for estimating accuracy without labels (CBPE)
-    if (y) {
-      const rows = Math.min(holdout.length, MAX_REFERENCE_SCORE_ROWS);
-      const scores: ReferenceScores = { labels, truth: Array.from(y.subarray(0, rows)), probabilities: Array.from(out.subarray(0, rows * labels.length)) };
-      await artifacts.putBytes(referenceScoresKey(key), JSON.stringify(scores));
-    }
+    // the held-out answers with their truth: the monitor's reference for prediction drift and for estimating accuracy without labels (CBPE)
+    // (regression: its held-out answers, the reference of prediction drift)
+    const rows = Math.min(holdout.length, MAX_REFERENCE_SCORE_ROWS);
+    const scores: ReferenceScores = y
+      ? { labels, truth: Array.from(y.subarray(0, rows)), probabilities: Array.from(out.subarray(0, rows * labels.length)) }
+      : { labels: [], truth: [], probabilities: [], values: Array.from(out.subarray(0, rows), (v) => v * pre.target.std! + pre.target.mean!) };
+    await artifacts.putBytes(referenceScoresKey(key), JSON.stringify(scores));
 
     // slices: the same metrics for each value of each slice column
     const groupsOf = (column: string) => {

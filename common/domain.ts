@@ -107,7 +107,10 @@ export interface ModelVersionRef {
   artifactKey: string;
 }
 
-/** A classifier's held-out probabilities (row-major over `labels`) and true class indices (-1: a label training never saw). */
-export interface ReferenceScores { labels: string[]; truth: number[]; probabilities: number[] }
+/**
+ * A version's answers on its held-out rows: a classifier's probabilities (row-major over `labels`)
+ * and true class indices (-1: a label training never saw); a regression's predicted values.
+ */
+export interface ReferenceScores { labels: string[]; truth: number[]; probabilities: number[]; values?: number[] }
 /** Where evaluation keeps them, beside the model bundle: the monitor's reference for CBPE. */
 export const referenceScoresKey = (modelArtifactKey: string) => `${modelArtifactKey}/reference-scores.json`;

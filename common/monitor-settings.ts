@@ -56,7 +56,7 @@ export const DriftReportSchema = DriftReportCoreSchema.extend({
   windowEnd: z.string(),
   reference: z.object({ rows: z.number(), datasetHash: z.string() }),
   prediction: z.object({ test: z.string(), statistic: z.number(), threshold: z.number(), drifted: z.boolean() }).nullable()
-    .openapi({ description: "the model's answers against the training labels: the class shares (classifiers) or values (regression)" }),
+    .openapi({ description: "the model's answers against its answers on its held-out rows at evaluation: class shares (classifiers) or values (regression)" }),
   performance: PerformanceSchema.nullable(),
   estimated: EstimatedPerformanceSchema.nullable(),
   action: z.enum(monitorActions),

@@ -141,7 +141,9 @@ test('held-out Seattle days with their labels: no drift, no retraining, accuracy
   assert.equal(report.reference.rows, 1095);
   assert.match(report.reference.datasetHash, /^[0-9a-f]{64}$/);
   assert.equal(report.calibration.windowRows, 310);
+  // the model's answers against its own answers on its held-out rows: the same model on the same weather
   assert.equal(report.prediction.test, 'jensenShannon');
+  assert.equal(report.prediction.drifted, false, JSON.stringify(report.prediction));
   assert.equal(report.performance.labels, 300);
   assert.ok(report.performance.accuracy > 0.5 && report.performance.accuracy <= 1);
   assert.ok(report.performance.expected > 0.5);
@@ -184,6 +186,7 @@ test('New York\'s days: the monitor reports drift and starts exactly one retrain
   console.log(`New York 2015: drifted ${first.features.filter((f: any) => f.drifted).map((f: any) => f.name).join(', ')}; share ${first.driftShare}; action ${first.action}`);
   assert.equal(first.datasetDrift, true);
   assert.ok(first.features.some((f: any) => f.name === 'temp_max' && f.drifted));
+  assert.equal(first.prediction.drifted, true, 'New York\'s days are answered differently');
   assert.equal(first.action, 'retraining_started');
   assert.match(first.pipelineId, /^pipeline-weather-watch-r[0-9a-f]{32}$/);
   assert.match(first.reason, /dataset drift/);
