@@ -8,6 +8,8 @@ import type { Client } from '@temporalio/client';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DriftReportCore } from '../common/drift-report';
+import { SystemActors, systemActor } from '../common/actors';
+import { writeAudit } from '../db/audit';
 import { msOf } from '../common/durations';
 import { MonitorSettingsPatchSchema, type DriftReport, type MonitorSettings } from '../common/monitor-settings';
 import { watchModel } from '../common/monitor-start';
@@ -181,7 +183,16 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
 
     /** Starts `retrain-<model>`, or joins the one running. */
     async requestRetraining(input: { model: string; trigger: PipelineTrigger; spec?: PipelineSpec; datasetUri?: string }): Promise<RetrainingStarted> {
-      return startRetraining(temporal(), input, retrainingQueues);
+      const r = await startRetraining(temporal(), input, retrainingQueues);
+      // a retraining the monitor or a schedule started is audited once (a retried activity finds it joined, or the key taken)
+      if (r.started) {
+        await writeAudit(db, {
+          action: 'retraining.start', actor: input.trigger.kind === 'schedule' ? systemActor(input.trigger.by ?? 'schedule') : SystemActors.monitor,
+          model: input.model, pipelineId: r.pipelineId, idempotencyKey: `${r.pipelineId}:retraining.start`,
+          details: { trigger: input.trigger },
+        });
+      }
+      return r;
     },
 
     /**

@@ -30,6 +30,7 @@ import { scheduleRoutes } from './routes/schedules';
 import { createScheduleService } from './schedules';
 import { canaryRoutes } from './routes/canary';
 import { monitoringRoutes } from './routes/monitoring';
+import { auditRoutes, versionHistoryRoutes } from './routes/audit';
 import { createMonitoringService } from './monitoring';
 import { addPredictRoute } from './routes/predict';
 import type { ModelServer } from './serving';
@@ -122,6 +123,8 @@ export function createApp({
     .route('/v1/pipelines', pipelineRoutes(createPipelineService({ client, db, config }), metrics))
     .route('/v1/models', modelRoutes(db, server.refresh, (model, version) => monitoring.retarget(model, version)))
     .route('/v1/models', monitoringRoutes(monitoring))
+    .route('/v1/models', versionHistoryRoutes(db))
+    .route('/v1/audit', auditRoutes(db))
     .route('/v1/models', policyRoutes(db))
     .route('/v1/models', canaryRoutes(db, client, server.refresh))
     .route('/v1/feedback', feedbackRoutes(db, server.flushPredictionLog))

@@ -12,6 +12,8 @@ import type { Principal } from '../common/domain';
 import type { DriftReport, MonitorSettingsPatch, MonitorStatus } from '../common/monitor-settings';
 import { watchModel } from '../common/monitor-start';
 import { ErrorTypes, workflowIds } from '../common/names';
+import { personActor } from '../common/actors';
+import { writeAudit } from '../db/audit';
 import { startRetraining, type RetrainingStarted } from '../common/retraining';
 import type { Config } from '../config';
 import type { ArtifactStore } from '../db/artifacts';
@@ -77,16 +79,21 @@ export function createMonitoringService({ client, db, artifacts, config, flushPr
     },
 
     /** New settings for the running monitor, or a monitor started with them on the production version. */
-    async configure(model: string, patch: MonitorSettingsPatch): Promise<MonitorStatus> {
+    async configure(model: string, patch: MonitorSettingsPatch, by: Principal): Promise<MonitorStatus> {
       const version = await productionVersion(model);
+      let status: MonitorStatus | undefined;
       try {
         const { handle, runId } = await running(model);
-        return statusOf(await handle.executeUpdate(settingsUpdate, { args: [patch] }).catch((e) => { throw updateRefusal(e); }), runId);
+        status = statusOf(await handle.executeUpdate(settingsUpdate, { args: [patch] }).catch((e) => { throw updateRefusal(e); }), runId);
       } catch (err) {
         if (!(err instanceof ApiError && err.status === 404)) throw err;
       }
-      await watchModel(client, config.taskQueues.orchestration, { model, version, settings: patch });
-      return this.status(model);
+      if (!status) {
+        await watchModel(client, config.taskQueues.orchestration, { model, version, settings: patch });
+        status = await this.status(model);
+      }
+      await writeAudit(db, { action: 'monitor.update', actor: personActor(by), model, version, details: { changed: patch, settings: status.settings } });
+      return status;
     },
 
     /**
@@ -105,9 +112,11 @@ export function createMonitoringService({ client, db, artifacts, config, flushPr
       return handle.executeUpdate(checkNowUpdate);
     },
 
-    async pause(model: string, paused: boolean): Promise<MonitorStatus> {
+    async pause(model: string, paused: boolean, by: Principal): Promise<MonitorStatus> {
       const { handle, runId } = await running(model);
-      return statusOf(await handle.executeUpdate(paused ? pauseUpdate : resumeUpdate), runId);
+      const status = statusOf(await handle.executeUpdate(paused ? pauseUpdate : resumeUpdate), runId);
+      await writeAudit(db, { action: paused ? 'monitor.pause' : 'monitor.resume', actor: personActor(by), model, version: status.version });
+      return status;
     },
 
     async reports(model: string, limit: number): Promise<DriftReport[]> {
@@ -124,8 +133,10 @@ export function createMonitoringService({ client, db, artifacts, config, flushPr
 
     /** A person's order: the model's last production spec on its source, read again. */
     async retrain(model: string, by: Principal): Promise<RetrainingStarted> {
-      await productionVersion(model);
-      return startRetraining(client, { model, trigger: { kind: 'api', by: by.name } }, queues);
+      const version = await productionVersion(model);
+      const r = await startRetraining(client, { model, trigger: { kind: 'api', by: by.name } }, queues);
+      if (r.started) await writeAudit(db, { action: 'retraining.start', actor: personActor(by), model, version, pipelineId: r.pipelineId, details: { trigger: 'api' } });
+      return r;
     },
 
     /**
@@ -153,6 +164,9 @@ export function createMonitoringService({ client, db, artifacts, config, flushPr
       if (!r.started) {
         throw conflict(`Model ${model} is retraining already (${r.pipelineId}); send the new data again when it has ended.`, { pipelineId: r.pipelineId });
       }
+      await writeAudit(db, {
+        action: 'retraining.start', actor: personActor(by), model, pipelineId: r.pipelineId, details: { trigger: 'arrival', datasetHash: dataset.hash },
+      });
       return { status: 202, pipelineId: r.pipelineId, datasetHash: dataset.hash, started: true };
     },
   };

@@ -21,7 +21,9 @@ export interface Actor {
 
 export const personActor = (p: Principal): Actor => ({ kind: 'person', id: p.keyId, name: p.name });
 
-const system = (id: string): Actor => ({ kind: 'system', id, name: `system:${id}` });
+/** a part of the system as an actor: `system:<id>` */
+export const systemActor = (id: string): Actor => ({ kind: 'system', id, name: `system:${id}` });
+const system = systemActor;
 export const SystemActors = {
   /** the pipeline workflow: a rejected candidate */
   pipeline: system('pipeline'),
@@ -31,6 +33,8 @@ export const SystemActors = {
   approvalTimeout: system('approval-timeout'),
   /** promotion of a pipeline whose request needed no approval */
   autoApproval: system('auto-approval'),
+  /** a model's monitor: drift, a performance drop or new data started a retraining */
+  monitor: system('monitor'),
 } as const;
 
 /** "alice (key_0123)" or "system:canary": how a status document names who did something */

@@ -4,34 +4,42 @@
  * and the API all take their shapes from here.
  */
 import { z } from '@hono/zod-openapi';
-import { DriftReportCoreSchema, driftTestModes } from './drift-report';
+import { DriftReportCoreSchema, driftTestModes, type DriftTestMode } from './drift-report';
 import { Duration } from './duration-schema';
 import { monitorActions } from './vocabulary';
 
-/** The settings a monitor starts with; every field of PUT /v1/models/:name/monitor or a pipeline's `monitor` may override one. */
-export const MonitorSettingsSchema = z.object({
-  interval: Duration.default('1h').openapi({ description: 'how often the monitor checks' }),
-  window: Duration.default('24h').openapi({ description: 'how far back a check reads the prediction log (at most the last 1,000,000 rows)' }),
-  minRows: z.number().int().min(1).max(1_000_000).default(200)
-    .openapi({ description: 'a window with fewer logged predictions is reported, not judged' }),
-  driftShare: z.number().min(0).max(1).default(0.5).openapi({ description: 'dataset drift when this share of features drifted' }),
-  retrainOnDrift: z.boolean().default(true),
-  retrainOnPerformanceDrop: z.number().min(0).max(1).nullable().default(0.05)
+/** The platform's defaults, written once: what a monitor starts with where nothing says otherwise. */
+export const DEFAULT_MONITOR_SETTINGS = {
+  interval: '1h', window: '24h', minRows: 200, driftShare: 0.5, retrainOnDrift: true, retrainOnPerformanceDrop: 0.05 as number | null,
+  minLabels: 50, cooldown: '24h', tests: null as DriftTestMode | null, watch: false,
+};
+
+/** Each setting's rule, without its default: a patch names only what it changes. */
+const fields = {
+  interval: Duration.openapi({ description: 'how often the monitor checks' }),
+  window: Duration.openapi({ description: 'how far back a check reads the prediction log (at most the last 1,000,000 rows)' }),
+  minRows: z.number().int().min(1).max(1_000_000).openapi({ description: 'a window with fewer logged predictions is reported, not judged' }),
+  driftShare: z.number().min(0).max(1).openapi({ description: 'dataset drift when this share of features drifted' }),
+  retrainOnDrift: z.boolean(),
+  retrainOnPerformanceDrop: z.number().min(0).max(1).nullable()
     .openapi({ description: 'retrain when accuracy on labelled feedback falls this far below the version\'s evaluation (classifiers); null: never' }),
-  minLabels: z.number().int().min(1).max(1_000_000).default(50)
-    .openapi({ description: 'the labelled predictions a window needs before its performance counts' }),
-  cooldown: Duration.default('24h').openapi({ description: 'after a retraining starts, drift does not start another for this long' }),
-  tests: z.enum(driftTestModes).nullable().default(null)
+  minLabels: z.number().int().min(1).max(1_000_000).openapi({ description: 'the labelled predictions a window needs before its performance counts' }),
+  cooldown: Duration.openapi({ description: 'after a retraining starts, drift does not start another for this long' }),
+  tests: z.enum(driftTestModes).nullable()
     .openapi({ description: 'null or "calibrated": thresholds calibrated to the window; "evidently": Evidently 0.7\'s fixed defaults' }),
-  watch: z.boolean().default(false)
-    .openapi({ description: 'every interval, read the training source again: new bytes start a retraining on them' }),
-}).strict().openapi('MonitorSettings');
+  watch: z.boolean().openapi({ description: 'every interval, read the training source again: new bytes start a retraining on them' }),
+};
+
+/** A monitor's settings, every one present (GET .../monitor shows them). */
+export const MonitorSettingsSchema = z.object(fields).strict().openapi('MonitorSettings');
 export type MonitorSettings = z.output<typeof MonitorSettingsSchema>;
-/** A partial update of the settings (the body of PUT .../monitor, or a pipeline's `monitor` field). */
-export const MonitorSettingsPatchSchema = MonitorSettingsSchema.partial().strict().openapi('MonitorSettingsPatch');
+/**
+ * A change of the settings (the body of PUT .../monitor, or a pipeline's `monitor` field): only the
+ * fields it names change; no defaults are filled in, so a change never resets what it left out.
+ */
+export const MonitorSettingsPatchSchema = z.object(fields).partial().strict().openapi('MonitorSettingsPatch');
 export type MonitorSettingsPatch = z.output<typeof MonitorSettingsPatchSchema>;
 
-export const DEFAULT_MONITOR_SETTINGS: MonitorSettings = MonitorSettingsSchema.parse({});
 
 
 export const PerformanceSchema = z.object({

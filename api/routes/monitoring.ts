@@ -38,7 +38,7 @@ export function monitoringRoutes(service: MonitoringService) {
       middleware: [requireRole('operator')],
       request: { params: NameParam, body: { content: { 'application/json': { schema: MonitorSettingsPatchSchema } }, required: true } },
       responses: { 200: json(MonitorStatusSchema, 'The monitor with its new settings'), ...errorResponses(400, 401, 403, 404, 409) },
-    }), async (c) => c.json(await service.configure(c.req.valid('param').name, c.req.valid('json')), 200))
+    }), async (c) => c.json(await service.configure(c.req.valid('param').name, c.req.valid('json'), c.get('principal')), 200))
 
     .openapi(createRoute({
       method: 'post', path: '/{name}/monitor/check', tags: ['monitoring'], summary: 'Check now: the report of a check run at once (operator)',
@@ -52,14 +52,14 @@ export function monitoringRoutes(service: MonitoringService) {
       middleware: [requireRole('operator')],
       request: { params: NameParam },
       responses: { 200: json(MonitorStatusSchema, 'The paused monitor'), ...errorResponses(400, 401, 403, 404) },
-    }), async (c) => c.json(await service.pause(c.req.valid('param').name, true), 200))
+    }), async (c) => c.json(await service.pause(c.req.valid('param').name, true, c.get('principal')), 200))
 
     .openapi(createRoute({
       method: 'post', path: '/{name}/monitor/resume', tags: ['monitoring'], summary: 'Resume the monitor (operator)',
       middleware: [requireRole('operator')],
       request: { params: NameParam },
       responses: { 200: json(MonitorStatusSchema, 'The monitor, watching'), ...errorResponses(400, 401, 403, 404) },
-    }), async (c) => c.json(await service.pause(c.req.valid('param').name, false), 200))
+    }), async (c) => c.json(await service.pause(c.req.valid('param').name, false, c.get('principal')), 200))
 
     .openapi(createRoute({
       method: 'get', path: '/{name}/drift', tags: ['monitoring'], summary: "The model's drift reports, newest first",

@@ -179,7 +179,10 @@ test('New York\'s days: the monitor reports drift and starts exactly one retrain
   const newYorkStart = Date.now();
   await predict(newYork2015.slice(0, 300));
   const window = `${Math.ceil((Date.now() - newYorkStart) / 1000) + 1}s`;
-  assert.equal((await t.api('PUT', `/v1/models/${MODEL}/monitor`, { token: operator, body: { window } })).status, 200);
+  const narrowed = await t.api('PUT', `/v1/models/${MODEL}/monitor`, { token: operator, body: { window } });
+  assert.equal(narrowed.status, 200);
+  // a change names what it changes: the pipeline's other settings stay
+  assert.deepEqual([narrowed.body.settings.window, narrowed.body.settings.minRows, narrowed.body.settings.minLabels], [window, 100, 30]);
 
   const first = (await t.api('POST', `/v1/models/${MODEL}/monitor/check`, { token: operator })).body;
   assert.equal(first.rows, 300, 'the window holds New York\'s days only');
