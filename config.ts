@@ -66,6 +66,7 @@ const EnvSchema = z.object({
   PERENNIAL_PREDICTION_LOG_CAPACITY: z.coerce.number().int().min(100).default(50_000),
   PERENNIAL_CANARY_RECONCILE_INTERVAL: duration.default('1m'),
   PERENNIAL_DATASET_RETENTION: duration.default('7d'),
+  PERENNIAL_PREDICTION_RETENTION: duration.default('180d'),
   PERENNIAL_PREDICT_MAX_COST: z.coerce.number().min(1e4).default(2e9),
   PERENNIAL_PREDICTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
 });
@@ -117,6 +118,8 @@ export interface Config {
   canaryReconcileMs: number;
   /** how long a dataset version nothing uses is kept before its row and bytes are removed, in ms */
   datasetRetentionMs: number;
+  /** predictions (and their feedback) older than this are pruned by the retention schedule */
+  predictionRetention: string;
   /** instances × the model's weights one predict request may cost (multiply-adds, near enough) */
   predictMaxCost: number;
   predictionLog: {
@@ -164,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),
     datasetRetentionMs: msOf(e.PERENNIAL_DATASET_RETENTION),
+    predictionRetention: e.PERENNIAL_PREDICTION_RETENTION,
     sources: {
       importRoots: e.PERENNIAL_IMPORT_ROOTS.split(':').map((r) => r.trim()).filter(Boolean).map((r) => path.resolve(r)),
       allowPrivateAddresses: e.PERENNIAL_ALLOW_PRIVATE_SOURCES,

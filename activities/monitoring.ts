@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DriftReportCore } from '../common/drift-report';
 import { SystemActors, systemActor } from '../common/actors';
 import { writeAudit } from '../db/audit';
+import { prunePredictions } from '../db/prediction-retention';
 import { msOf } from '../common/durations';
 import { MonitorSettingsPatchSchema, type DriftReport, type MonitorSettings } from '../common/monitor-settings';
 import { watchModel } from '../common/monitor-start';
@@ -171,6 +172,15 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
         ? estimateWithCbpe(scores, window.probabilities, window.probabilityRows)
         : null;
       return { judged: true, report: { ...core, ...head, reference, prediction, performance, estimated } };
+    },
+
+    /** The retention schedule's work: predictions (and their feedback) older than `retention` go; audited with the count. */
+    async prunePredictionLog(input: { retention: string }): Promise<{ predictions: number }> {
+      const removed = await prunePredictions(db, msOf(input.retention));
+      if (removed > 0) {
+        await writeAudit(db, { action: 'predictions.prune', actor: systemActor('retention'), details: { predictions: removed, olderThan: input.retention } });
+      }
+      return { predictions: removed };
     },
 
     async recordDriftReport(report: DriftReport): Promise<void> {

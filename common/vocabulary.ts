@@ -54,7 +54,7 @@ export const auditActions = [
   'canary_weight', 'canary_rollback', 'canary.clear',
   'pipeline.cancel', 'policy.update',
   'schedule.create', 'schedule.update', 'schedule.delete', 'schedule.pause', 'schedule.unpause', 'schedule.trigger',
-  'monitor.update', 'monitor.pause', 'monitor.resume', 'retraining.start',
+  'monitor.update', 'monitor.pause', 'monitor.resume', 'retraining.start', 'predictions.prune',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

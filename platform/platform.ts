@@ -22,6 +22,7 @@ import { loadBackend } from '../ml/backend';
 import { codeVersion, PerennialPlugin } from '../workers/plugin';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 import { startHousekeeping } from './housekeeping';
+import { ensureRetentionSchedule } from './retention-schedule';
 
 export interface PlatformParts {
   api?: boolean;
@@ -120,6 +121,10 @@ export async function startPlatform(config: Config, opts: {
     log(`worker stopped with an error: ${err.message}`);
     opts.onWorkerFailure?.(err);
   }));
+  if (parts.orchestration) {
+    await ensureRetentionSchedule(client, config.taskQueues.orchestration, config.predictionRetention)
+      .catch((err: Error) => log(`prediction retention schedule: not set up (${err.message.split('\n')[0]})`));
+  }
   const housekeeping = parts.orchestration
     ? startHousekeeping({
       db: database!.db, client, artifacts, canaryIntervalMs: config.canaryReconcileMs, datasetRetentionMs: config.datasetRetentionMs, log,

@@ -132,6 +132,7 @@ export function baseOrchestrationMocks() {
     async sourceHasNewData() { return { fresh: false }; },
     async productionSource() { return null; },
     async watchModel(input) { return { workflowId: `monitor-${input.model}` }; },
+    async prunePredictionLog() { return { predictions: 0 }; },
   } satisfies OrchestrationActivities;
 }
 
