@@ -7,6 +7,7 @@
  * the same row per resample size.
  */
 import { and, eq, sql } from 'drizzle-orm';
+import { referenceScoresKey, type ReferenceScores } from '../common/domain';
 import type { ColumnSchema } from '../common/pipeline-status';
 import type { ModelTask } from '../common/vocabulary';
 import type { ArtifactStore } from '../db/artifacts';
@@ -39,8 +40,10 @@ export interface DriftReference {
   /** the version's held-out accuracy (classifiers) or MAE (regression), when evaluation recorded it */
   expected: { accuracy?: number; mae?: number };
   artifactKey: string;
-  /** the version's model bundle (its held-out scores sit beside it) */
+  /** the version's model bundle */
   modelArtifactKey: string;
+  /** the version's answers on its held-out rows, kept beside the bundle at evaluation (null for versions evaluated before they were) */
+  scores: ReferenceScores | null;
   thresholdBases: Record<string, ThresholdBase>;
 }
 
@@ -139,7 +142,8 @@ const cacheKey = (model: string, version: number) => `${model}\0${version}`;
 function remember(db: Db, reference: DriftReference) {
   const cache = cacheOf(db);
   const bytes = 4096 + Object.values(reference.features.numeric).reduce((n, a) => n + a.byteLength, 0)
-    + Object.values(reference.target.numeric).reduce((n, a) => n + a.byteLength, 0);
+    + Object.values(reference.target.numeric).reduce((n, a) => n + a.byteLength, 0)
+    + 8 * ((reference.scores?.probabilities.length ?? 0) + (reference.scores?.truth.length ?? 0) + (reference.scores?.values?.length ?? 0));
   if (bytes > CACHE_BYTES / 4) return;
   const key = cacheKey(reference.model, reference.version);
   const old = cache.entries.get(key);
@@ -200,8 +204,15 @@ async function readReference({ db, artifacts }: ReferenceDeps, model: string, ve
     expected: { accuracy: metrics.accuracy, mae: metrics.mae },
     artifactKey: row.artifactKey,
     modelArtifactKey: v.artifactKey,
+    scores: await readScores(artifacts, v.artifactKey),
     thresholdBases: row.thresholdBases,
   };
+}
+
+async function readScores(artifacts: ArtifactStore, modelArtifactKey: string): Promise<ReferenceScores | null> {
+  const key = referenceScoresKey(modelArtifactKey);
+  if (!(await artifacts.exists(key))) return null;
+  return JSON.parse((await artifacts.getBytes(key)).toString('utf8')) as ReferenceScores;
 }
 
 /** Keeps a calibrated base with the version's reference, so no later check of the same size draws it again. */

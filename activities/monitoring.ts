@@ -25,7 +25,7 @@ import { policyOf } from '../db/policies';
 import { driftReports, modelVersions, pipelineRuns } from '../db/schema';
 import { calibrateBase, calibrationSampleRows, checkDrift, thresholdsFor, type DriftColumns, type ThresholdBase } from '../ml/drift-check';
 import { loadReference, saveThresholdBase, type DriftReference } from './drift-reference';
-import { referenceScoresKey, type ReferenceScores } from '../common/domain';
+import type { ReferenceScores } from '../common/domain';
 import { estimateAccuracy, fitCbpe } from '../ml/cbpe';
 import { sortedFloat64 } from '../ml/drift-stats';
 import { countWindow, readWindow, windowPerformance } from './drift-window';
@@ -52,13 +52,6 @@ export interface Measurement {
   report: DriftReport;
   /** the window had at least minRows rows and was compared */
   judged: boolean;
-}
-
-async function referenceScores(artifacts: ArtifactStore, modelArtifactKey: string): Promise<ReferenceScores | null> {
-  const key = referenceScoresKey(modelArtifactKey);
-  // versions evaluated before the scores were kept have none: no estimate for them
-  if (!(await artifacts.exists(key))) return null;
-  return JSON.parse((await artifacts.getBytes(key)).toString('utf8')) as ReferenceScores;
 }
 
 /** The version's answers on its held-out rows, as prediction drift compares them: the class it answered, or the value. */
@@ -137,7 +130,7 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
           report: { ...emptyCore(rows, ref.rows, mode), ...head, reference, reason: `${rows} predictions in the window; a check needs ${settings.minRows}` },
         };
       }
-      const scores = await referenceScores(artifacts, ref.modelArtifactKey);
+      const { scores } = ref;
       const window = await readWindow(db, { ...request, classes: ref.task === 'classification' ? scores?.labels : undefined }, rows);
       const core = checkDrift(ref.features, window.features, {
         tests: mode, driftShare: settings.driftShare,

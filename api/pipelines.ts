@@ -28,6 +28,7 @@ import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/pipeline-
 import { ApiError, conflict, forbidden, notFound } from './errors';
 import { checkDatasetSource } from './source-check';
 import { sourcePolicyOf, type SourcePolicy } from '../activities/source-policy';
+import { workflowUiUrl } from './temporal-ui';
 
 export interface PipelineServiceDeps {
   client: Client;
@@ -113,8 +114,7 @@ export async function admitPipeline(db: Db, sources: SourcePolicy, raw: Pipeline
 
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
   const sources = sourcePolicyOf(config);
-  const uiUrl = (id: string, runId: string) =>
-    `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(id)}/${encodeURIComponent(runId)}/history`;
+  const uiUrl = (id: string, runId: string) => workflowUiUrl(config, id, runId);
 
   /** The handle of a pipeline that exists, or a 404. */
   async function describe(id: string) {
