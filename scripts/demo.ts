@@ -96,10 +96,11 @@ async function main() {
 
   console.log(`\n3. serving ${newYork.length} New York days: another city's weather`);
   // the window: New York's traffic alone (the monitor's window is time; the demo narrows it to the last seconds)
-  await sleep(3_000);
+  await sleep(10_000);
   const since = Date.now();
   await serve(operator, newYork, false);
-  const window = `${Math.ceil((Date.now() - since) / 1000) + 1}s`;
+  // (reaching 8 s before New York's first request, within the 10 s pause: room for a slow check to start)
+  const window = `${Math.ceil((Date.now() - since) / 1000) + 8}s`;
   await call(operator, 'PUT', `/v1/models/${MODEL}/monitor`, { window });
   const drift = await call(operator, 'POST', `/v1/models/${MODEL}/monitor/check`);
   printReport(drift);

@@ -174,11 +174,13 @@ test('paused, the monitor judges a check it is asked for but acts on nothing; re
 });
 
 test('New York\'s days: the monitor reports drift and starts exactly one retraining, checked twice in a row, ordered by a person and fired by a schedule at once', async () => {
-  // the window is New York's traffic alone: a pause after Seattle's, then a window that reaches back to New York's first request
-  await new Promise((r) => setTimeout(r, 3_000));
+  // the window is New York's traffic alone: a 10 s pause after Seattle's, then a window reaching 8 s before New York's
+  // first request, so the check may start up to 8 s after the window is set (a busy machine) and still hold every
+  // New York row and no Seattle row
+  await new Promise((r) => setTimeout(r, 10_000));
   const newYorkStart = Date.now();
   await predict(newYork2015.slice(0, 300));
-  const window = `${Math.ceil((Date.now() - newYorkStart) / 1000) + 1}s`;
+  const window = `${Math.ceil((Date.now() - newYorkStart) / 1000) + 8}s`;
   const narrowed = await t.api('PUT', `/v1/models/${MODEL}/monitor`, { token: operator, body: { window } });
   assert.equal(narrowed.status, 200);
   // a change names what it changes: the pipeline's other settings stay
