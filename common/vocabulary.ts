@@ -48,6 +48,7 @@ export type PredictionRole = (typeof predictionRoles)[number];
 /** Every state change the audit log records, by the action it names. */
 export const auditActions = [
   'api_key.create', 'api_key.revoke',
+  'approval.request', 'approval.remind', 'approval.escalate',
   'approve', 'reject', 'approval_timeout',
   'reject_gates', 'reject_servability',
   'promote', 'rollback',
@@ -55,6 +56,8 @@ export const auditActions = [
   'pipeline.cancel', 'policy.update',
   'schedule.create', 'schedule.update', 'schedule.delete', 'schedule.pause', 'schedule.unpause', 'schedule.trigger',
   'monitor.update', 'monitor.pause', 'monitor.resume', 'retraining.start', 'predictions.prune',
+  'drift.detected', 'pipeline.fail',
+  'webhook.create', 'webhook.delete',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
