@@ -113,24 +113,55 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
     async recordDecision(input: {
       pipelineId: string; runId?: string; model: string; version: number; decision: Decision;
       by?: Principal; comment?: string; at: string;
+      /** N-of-M: every approver's name, in order */
+      approvedBy?: string;
+      /** a timeout that approved, as the model's policy allows */
+      approvedOnTimeout?: boolean;
+      /** what the approvers were shown (metrics, gates, canary limits) and who approved */
+      details?: Record<string, unknown>;
     }) {
+      const approved = input.decision === 'approved';
       await db.transaction(async (tx) => {
         await tx.insert(approvals).values({
           pipelineId: input.pipelineId, modelName: input.model, version: input.version, decision: input.decision,
-          byKeyId: input.by?.keyId ?? null, byName: input.by?.name ?? null, comment: input.comment ?? null, decidedAt: new Date(input.at),
+          byKeyId: input.by?.keyId ?? null, byName: input.approvedBy ?? input.by?.name ?? null, comment: input.comment ?? null, decidedAt: new Date(input.at),
         }).onConflictDoNothing();
         await tx.update(modelVersions).set({
-          status: input.decision === 'approved' ? 'approved' : 'rejected',
-          approvedBy: input.decision === 'approved' ? input.by?.name ?? null : null,
-          approvedAt: input.decision === 'approved' ? new Date(input.at) : null,
+          status: approved ? 'approved' : 'rejected',
+          approvedBy: approved ? input.approvedBy ?? input.by?.name ?? SystemActors.approvalTimeout.name : null,
+          approvedAt: approved ? new Date(input.at) : null,
           updatedAt: new Date(),
         }).where(and(eq(modelVersions.modelName, input.model), eq(modelVersions.version, input.version)));
+        const timedOut = input.decision === 'timed_out' || input.approvedOnTimeout;
         await writeAudit(tx, {
           actor: input.by ? personActor(input.by) : SystemActors.approvalTimeout,
-          action: input.decision === 'approved' ? 'approve' : input.decision === 'rejected' ? 'reject' : 'approval_timeout',
+          action: timedOut ? 'approval_timeout' : approved ? 'approve' : 'reject',
           model: input.model, version: input.version, pipelineId: input.pipelineId,
-          details: { comment: input.comment ?? null }, idempotencyKey: `${runScope(input)}:decision`,
+          details: { comment: input.comment ?? null, ...(timedOut ? { outcome: approved ? 'approved' : 'rejected' } : {}), ...input.details },
+          idempotencyKey: `${runScope(input)}:decision`,
         });
+      });
+    },
+
+    /** One approver's approval that counts towards the N the terms need but does not yet decide (N-of-M). */
+    async recordApprovalVote(input: {
+      pipelineId: string; runId?: string; model: string; version: number; by: Principal; comment?: string; at: string;
+      received: number; needed: number; shown: Record<string, unknown>;
+    }) {
+      await writeAudit(db, {
+        actor: personActor(input.by), action: 'approve', model: input.model, version: input.version, pipelineId: input.pipelineId,
+        details: { comment: input.comment ?? null, final: false, received: input.received, needed: input.needed, shown: input.shown },
+        idempotencyKey: `${runScope(input)}:vote:${input.by.owner ?? input.by.keyId}`,
+      });
+    },
+
+    /** A pipeline asks for a decision, is reminded, or is escalated: audited, and so announced to subscribed webhooks. */
+    async recordApprovalNotice(input: {
+      pipelineId: string; runId?: string; model: string; version: number; kind: 'request' | 'remind' | 'escalate'; details: Record<string, unknown>;
+    }) {
+      await writeAudit(db, {
+        actor: SystemActors.approvalDesk, action: `approval.${input.kind}`, model: input.model, version: input.version, pipelineId: input.pipelineId,
+        details: input.details, idempotencyKey: `${runScope(input)}:approval.${input.kind}`,
       });
     },
 

@@ -71,10 +71,10 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
       c.set('principal', known);
       return next();
     }
-    let rows: { id: string; name: string; role: Role; owner: string; mintedBy: string | null }[];
+    let rows: { id: string; name: string; role: Role; owner: string; mintedBy: string | null; groups: string[] }[];
     const generation = cache.generation();
     try {
-      rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, owner: apiKeys.owner, mintedBy: apiKeys.createdByOwner }).from(apiKeys)
+      rows = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, owner: apiKeys.owner, mintedBy: apiKeys.createdByOwner, groups: apiKeys.groups }).from(apiKeys)
         .where(and(eq(apiKeys.tokenHash, hash), isNull(apiKeys.revokedAt)));
     } catch (err) {
       // the database is unreachable: a key that was valid moments ago still is (predictions go on)
@@ -85,7 +85,7 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
     }
     if (!rows.length) throw new ApiError(401, 'unauthorized', 'Unknown or revoked token.');
     const [k] = rows;
-    const principal: Principal = { keyId: k.id, name: k.name, role: k.role, owner: k.owner, mintedBy: k.mintedBy };
+    const principal: Principal = { keyId: k.id, name: k.name, role: k.role, owner: k.owner, mintedBy: k.mintedBy, groups: k.groups };
     cache.set(hash, principal, generation);
     c.set('principal', principal);
     return next();

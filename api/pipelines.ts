@@ -58,6 +58,8 @@ function refusal(err: unknown): ApiError | undefined {
   switch (cause.type) {
     case ErrorTypes.notAwaitingApproval: case ErrorTypes.canaryNotRunning: return conflict(cause.message);
     case ErrorTypes.fourEyes: return forbidden(cause.message, 'four_eyes');
+    case ErrorTypes.notListedApprover: return forbidden(cause.message, 'not_an_approver');
+    case ErrorTypes.sameApprover: return forbidden(cause.message, 'same_approver');
     case ErrorTypes.roleTooLow: return forbidden(cause.message);
     default: return undefined;
   }

@@ -12,6 +12,18 @@ export const hasRole = (who: { role: Role }, needed: Role) => roleRank[who.role]
 export const DECIDER_ROLE: Role = 'approver';
 export const mayDecide = (who: { role: Role }) => hasRole(who, DECIDER_ROLE);
 
+/** An approvers entry that names a group rather than an owner: `group:<name>` (groups are set on API keys by an admin). */
+export const APPROVER_GROUP_PREFIX = 'group:';
+
+/** whether this principal may decide under these approvers: anyone (null), their owner by name, or one of their groups */
+export function isListedApprover(approvers: readonly string[] | null | undefined, who: { owner?: string | null; groups?: readonly string[] }): boolean {
+  if (!approvers) return true;
+  return approvers.some((a) => a.startsWith(APPROVER_GROUP_PREFIX)
+    ? (who.groups ?? []).includes(a.slice(APPROVER_GROUP_PREFIX.length))
+    : a === who.owner);
+}
+
+
 export interface Actor {
   kind: ActorKind;
   /** the API key's id, or the system part's name */
@@ -31,6 +43,8 @@ export const SystemActors = {
   /** frees a canary slot that no running workflow holds */
   canaryReconciler: system('canary-reconciler'),
   approvalTimeout: system('approval-timeout'),
+  /** asks for a decision, reminds and escalates */
+  approvalDesk: system('approval-desk'),
   /** promotion of a pipeline whose request needed no approval */
   autoApproval: system('auto-approval'),
   /** a model's monitor: drift, a performance drop or new data started a retraining */

@@ -18,6 +18,8 @@ export interface Principal {
   owner: string;
   /** the owner of the key that minted this one: its pipelines are not this key's to decide */
   mintedBy: string | null;
+  /** groups an admin put the key in: a policy's approvers may name one as `group:<name>` (absent on keys from before groups) */
+  groups?: string[];
 }
 
 export type { ColumnStatistics, DatasetStatistics };

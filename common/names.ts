@@ -46,6 +46,10 @@ export const ErrorTypes = {
   roleTooLow: 'RoleTooLow',
   /** 403, code four_eyes */
   fourEyes: 'FourEyes',
+  /** 403, code not_an_approver: the policy names who may decide, and this key's owner is not among them */
+  notListedApprover: 'NotListedApprover',
+  /** 403, code same_approver: this owner has already decided, with this key or another */
+  sameApprover: 'SameApprover',
   /** 409 */
   canaryNotRunning: 'CanaryNotRunning',
 } as const;

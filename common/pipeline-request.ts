@@ -22,6 +22,33 @@ export const MAX_STEP_HOLDS = 100;
 export const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
   'expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit').openapi({ example: 'weather' });
 
+/**
+ * The terms of a human decision, the same in a pipeline request and in a model's policy: how many
+ * distinct people must approve, who may, when to remind and escalate, how long to wait and what a
+ * timeout means (approve only where a policy explicitly says so).
+ */
+export const ApprovalTermsSchema = z.object({
+  required: z.boolean().default(true),
+  approvals: z.number().int().min(1).max(10).default(1)
+    .openapi({ description: 'distinct owners with the approver role who must approve; a rejection by any one of them rejects' }),
+  approvers: z.array(SafeText.min(1).max(128)).min(1).max(50).nullable().default(null)
+    .openapi({ description: 'who may decide: owners by name, or "group:<name>" for every key an admin put in that group; null: anyone with the approver role' }),
+  timeout: Duration.default('72h').openapi({ description: 'the longest a pipeline waits for its decision' }),
+  onTimeout: z.enum(['reject', 'approve']).default('reject')
+    .openapi({ description: "what a timeout decides; a request may ask for approve only where the model's policy says approve" }),
+  remindAfter: Duration.nullable().default(null).openapi({ description: 'an approval.reminder notification when still undecided after this long' }),
+  escalateAfter: Duration.nullable().default(null).openapi({ description: 'an approval.escalated notification when still undecided after this long' }),
+}).strict().superRefine((a, ctx) => {
+  const valid = (d: string | null | undefined) => typeof d === 'string' && DURATION_PATTERN.test(d);
+  for (const key of ['remindAfter', 'escalateAfter'] as const) {
+    const d = a[key];
+    if (valid(d) && valid(a.timeout) && msOf(d!) >= msOf(a.timeout)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `${key} (${d}) must be shorter than the timeout (${a.timeout}): it would never fire` });
+    }
+  }
+}).prefault({});
+export type ApprovalTerms = z.output<typeof ApprovalTermsSchema>;
+
 export const TrainingSchema = z.object({
   epochs: z.number().int().min(1).max(10_000).default(30),
   batchSize: z.number().int().min(1).max(65_536).default(64),
@@ -122,11 +149,7 @@ export const PipelineRequest = z.object({
     mustBeatProduction: z.boolean().default(false),
     tolerance: z.number().min(0).max(1e6).default(0),
   }).strict().prefault({}),
-  approval: z.object({
-    required: z.boolean().default(true),
-    timeout: Duration.default('72h'),
-    onTimeout: z.enum(['reject']).default('reject'),
-  }).strict().prefault({}),
+  approval: ApprovalTermsSchema,
   canary: CanarySchema.nullable().default(null)
     .openapi({ description: 'Canary rollout after approval ({} for the defaults); null promotes straight after approval.' }),
   monitor: MonitorSettingsPatchSchema.default({})

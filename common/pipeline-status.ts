@@ -83,6 +83,16 @@ export const StageRecordSchema = z.object({
 });
 export type StageRecord = z.output<typeof StageRecordSchema>;
 
+/** One person's decision on a pipeline, as its status shows it. */
+export const ApprovalDecisionSchema = z.object({
+  decision: z.enum(['approved', 'rejected']),
+  by: z.string(),
+  owner: z.string(),
+  at: z.string(),
+  comment: z.string().nullable(),
+});
+export type ApprovalDecision = z.output<typeof ApprovalDecisionSchema>;
+
 export const PipelineStatusSchema = z.object({
   id: z.string(),
   runId: z.string(),
@@ -105,6 +115,16 @@ export const PipelineStatusSchema = z.object({
   approval: z.object({
     required: z.boolean(), decision: z.enum(decisions).nullable(), by: z.string().nullable(),
     at: z.string().nullable(), comment: z.string().nullable(), deadline: z.string().nullable(),
+    /** N-of-M: approvals needed, approvals so far, and how many more are needed (absent on runs from before N-of-M) */
+    needed: z.number().optional(),
+    received: z.number().optional(),
+    stillNeeded: z.number().optional(),
+    /** who may decide (null: anyone with the approver role) */
+    approvers: z.array(z.string()).nullable().optional(),
+    /** every decision so far, oldest first, with what the person was shown when deciding */
+    decisions: z.array(ApprovalDecisionSchema).optional(),
+    remindedAt: z.string().nullable().optional(),
+    escalatedAt: z.string().nullable().optional(),
   }),
   /** whether the version loads and answers through the serving path as it evaluated */
   servability: z.object({ servable: z.boolean(), problem: z.string().optional(), instances: z.number() }).optional(),

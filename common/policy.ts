@@ -4,7 +4,7 @@
  * refused (403, naming the field) where it would loosen it. Pure: the API applies it before a start.
  */
 import { z } from '@hono/zod-openapi';
-import { CanarySchema, Duration, type PipelineRequest, type PipelineSpec } from './pipeline-request';
+import { ApprovalTermsSchema, CanarySchema, Duration, type PipelineRequest, type PipelineSpec } from './pipeline-request';
 import { msOf } from './durations';
 
 const CanaryFloors = z.object({
@@ -21,12 +21,7 @@ const CanaryFloors = z.object({
 }).strict();
 
 export const ModelPolicySchema = z.object({
-  approval: z.object({
-    required: z.boolean().default(true),
-    approvals: z.literal(1).default(1).openapi({ description: 'distinct owners with the approver role who must approve' }),
-    timeout: Duration.default('72h').openapi({ description: 'the longest a pipeline may wait for a decision' }),
-    onTimeout: z.enum(['reject']).default('reject'),
-  }).strict().prefault({}),
+  approval: ApprovalTermsSchema,
   gates: z.object({
     minMetrics: z.record(z.string().max(64), z.number()).default({}),
     maxMetrics: z.record(z.string().max(64), z.number()).default({}),
@@ -66,6 +61,7 @@ export function applyPolicy(raw: PipelineRequest, spec: PipelineSpec, policy: Mo
     if (raw.approval?.timeout !== undefined) refuse('approval.timeout', `the model's policy allows at most ${policy.approval.timeout} for a decision`);
     out.approval.timeout = policy.approval.timeout;
   }
+  tightenApproval(out.approval, raw.approval, policy.approval, refuse);
 
   // gates: a higher minimum, a lower maximum, and a requirement once set stay
   for (const [metric, floor] of Object.entries(policy.gates.minMetrics)) {
@@ -99,6 +95,31 @@ export function applyPolicy(raw: PipelineRequest, spec: PipelineSpec, policy: Mo
     if (floors.required || out.canary) out.canary = tightenCanary(out.canary ?? CanarySchema.parse({}), raw.canary ?? undefined, floors, refuse);
   }
   return { spec: out, refusals };
+}
+
+type Approval = PipelineSpec['approval'];
+
+/** more approvals, fewer approvers, earlier reminders and escalations are tighter; approve-on-timeout only where the policy allows it */
+function tightenApproval(out: Approval, raw: PipelineRequest['approval'], policy: Approval, refuse: (f: string, m: string) => void) {
+  if (raw?.approvals !== undefined && raw.approvals < policy.approvals) refuse('approval.approvals', `the model's policy needs ${policy.approvals} approvals`);
+  out.approvals = Math.max(out.approvals, policy.approvals);
+
+  if (policy.approvers) {
+    const outside = (raw?.approvers ?? []).filter((a) => !policy.approvers!.includes(a));
+    if (outside.length) refuse('approval.approvers', `the model's policy lets only ${policy.approvers.join(', ')} decide, not ${outside.join(', ')}`);
+    out.approvers = raw?.approvers && !outside.length ? raw.approvers : policy.approvers;
+  }
+
+  if (raw?.onTimeout === 'approve' && policy.onTimeout !== 'approve') refuse('approval.onTimeout', "the model's policy does not let a timeout approve");
+  out.onTimeout = raw?.onTimeout === undefined ? policy.onTimeout : (policy.onTimeout === 'approve' ? raw.onTimeout : 'reject');
+
+  for (const key of ['remindAfter', 'escalateAfter'] as const) {
+    const floor = policy[key];
+    if (!floor) continue;
+    const asked = raw?.[key];
+    if (asked && msOf(asked) > msOf(floor)) refuse(`approval.${key}`, `the model's policy sets ${key} to at most ${floor}`);
+    out[key] = asked && msOf(asked) < msOf(floor) ? asked : floor;
+  }
 }
 
 type Canary = NonNullable<PipelineSpec['canary']>;

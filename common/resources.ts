@@ -18,14 +18,16 @@ export const ErrorSchema = z.object({
 export const PipelineStarted = z.object({ id: z.string(), runId: z.string(), temporalUiUrl: z.string() }).openapi('PipelineStarted');
 export const DecisionRequest = z.object({ comment: SafeMultilineText.max(10_000).optional() }).strict().openapi('Decision');
 
-export const ApiKeyCreated = z.object({ id: z.string(), name: z.string(), owner: z.string(), role: z.enum(roles), token: z.string() }).openapi('ApiKeyCreated');
+export const ApiKeyCreated = z.object({ id: z.string(), name: z.string(), owner: z.string(), role: z.enum(roles), groups: z.array(z.string()), token: z.string() }).openapi('ApiKeyCreated');
 export const ApiKeyCreate = z.object({
   name: SafeText.min(1).max(200),
   owner: SafeText.min(1).max(200).optional().openapi({ description: 'the person or service the key belongs to (default: name); four-eyes compares owners' }),
   role: z.enum(roles),
+  groups: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit'))
+    .max(20).default([]).openapi({ description: 'groups the key belongs to: a policy\'s approvers may name one as "group:<name>"' }),
 }).strict().openapi('ApiKeyCreate');
 export const ApiKeySchema = z.object({
-  id: z.string(), name: z.string(), owner: z.string(), role: z.enum(roles), createdAt: z.string(), revokedAt: z.string().nullable(),
+  id: z.string(), name: z.string(), owner: z.string(), role: z.enum(roles), groups: z.array(z.string()), createdAt: z.string(), revokedAt: z.string().nullable(),
 }).openapi('ApiKey');
 
 export const ModelVersionSchema = z.object({

@@ -37,6 +37,8 @@ export const apiKeys = pgTable('api_keys', {
   tokenHash: text('token_hash').notNull().unique(),
   createdBy: text('created_by'),
   createdByOwner: text('created_by_owner'),
+  /** groups an admin put the key in: a policy's approvers may name one as `group:<name>` */
+  groups: jsonb('groups').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });

@@ -19,4 +19,6 @@ export const Patches = {
   replayProductionRequests: 'replay-production-requests',
   /** a promotion starts the model's monitor, or re-targets it to the new version (release 0.3, issue 11) */
   monitorOnPromotion: 'monitor-on-promotion',
+  /** N-of-M approvals, the approval request, reminders, escalation and approve-on-timeout (release 0.3, issue 12) */
+  approvalPolicy: 'approval-policy',
 } as const;

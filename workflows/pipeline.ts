@@ -82,10 +82,20 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
 
     let actor = SystemActors.autoApproval;
     if (spec.approval.required) {
-      const verdict = await stage('approval', () => desk.awaitDecision((v) => commits.recordDecision({ pipelineId, runId: status.runId, model: spec.model, version, ...v })));
+      const about = { pipelineId, runId: status.runId, model: spec.model, version };
+      // what the approvers are shown, kept with each decision
+      const shown = { metrics: status.metrics, championMetrics: status.championMetrics, gates: { result: status.gates, terms: spec.gates }, canary: spec.canary };
+      const verdict = await stage('approval', () => desk.awaitDecision({
+        decision: ({ approvedBy, ...v }) => commits.recordDecision({
+          ...about, ...v, approvedBy: approvedBy?.map((p) => p.name).join(', '),
+          details: { shown, ...(approvedBy ? { approvers: approvedBy.map(personActor) } : {}) },
+        }),
+        vote: (vote) => commits.recordApprovalVote({ ...about, ...vote, shown }),
+        notice: (kind, details) => records.recordApprovalNotice({ ...about, kind, details }),
+      }, shown));
       if (verdict.decision === 'timed_out') return await finish('rejected', 'approval_timeout');
       if (verdict.decision === 'rejected') return await finish('rejected', 'approval');
-      actor = personActor(verdict.by!);
+      actor = verdict.approvedOnTimeout ? SystemActors.approvalTimeout : personActor(verdict.by!);
     }
 
     // before any traffic: the version loads through the serving code path and answers as it evaluated

@@ -10,7 +10,7 @@ import { notFound } from '../errors';
 import { errorResponses, json, newRouter, pathParam } from '../router';
 
 const view = (k: typeof apiKeys.$inferSelect) => ({
-  id: k.id, name: k.name, owner: k.owner, role: k.role, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null,
+  id: k.id, name: k.name, owner: k.owner, role: k.role, groups: k.groups, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null,
 });
 
 export function apiKeyRoutes(db: Db, keyCache?: KeyCache) {
@@ -21,15 +21,15 @@ export function apiKeyRoutes(db: Db, keyCache?: KeyCache) {
       request: { body: { content: { 'application/json': { schema: ApiKeyCreate } }, required: true } },
       responses: { 201: json(ApiKeyCreated, 'Created'), ...errorResponses(400, 401, 403) },
     }), async (c) => {
-      const { name, role, owner = name } = c.req.valid('json');
+      const { name, role, owner = name, groups } = c.req.valid('json');
       const id = newKeyId();
       const token = newToken();
       const by = c.get('principal');
       await db.transaction(async (tx) => {
-        await tx.insert(apiKeys).values({ id, name, owner, role, tokenHash: hashToken(token), createdBy: by.keyId, createdByOwner: by.owner });
-        await writeAudit(tx, { action: 'api_key.create', actor: personActor(by), details: { id, name, owner, role } });
+        await tx.insert(apiKeys).values({ id, name, owner, role, groups, tokenHash: hashToken(token), createdBy: by.keyId, createdByOwner: by.owner });
+        await writeAudit(tx, { action: 'api_key.create', actor: personActor(by), details: { id, name, owner, role, groups } });
       });
-      return c.json({ id, name, owner, role, token }, 201);
+      return c.json({ id, name, owner, role, groups, token }, 201);
     })
 
     .openapi(createRoute({

@@ -135,6 +135,91 @@ test("four-eyes compares owners: neither the starter's other key nor a key the s
   assert.equal(approved.status, 200, JSON.stringify(approved.body));
 });
 
+test("a policy's approval terms: fewer approvals, approvers outside its list, approve-on-timeout or a later reminder are refused 403; a bad policy is a 400", async () => {
+  await t.setPolicy('committee', { approval: { approvals: 2, approvers: ['alice', 'bob', 'group:risk'], remindAfter: '2h', escalateAfter: '8h', timeout: '24h' } });
+  const loosenings: [Record<string, unknown>, string][] = [
+    [{ approval: { approvals: 1 } }, 'approval.approvals'],
+    [{ approval: { approvers: ['alice', 'mallory'] } }, 'approval.approvers'],
+    [{ approval: { onTimeout: 'approve' } }, 'approval.onTimeout'],
+    [{ approval: { remindAfter: '3h' } }, 'approval.remindAfter'],
+    [{ approval: { escalateAfter: '9h' } }, 'approval.escalateAfter'],
+  ];
+  for (const [fragment, field] of loosenings) {
+    const res = await start(weatherRequest({ model: 'committee', ...fragment }));
+    assert.equal(res.status, 403, `${field}: ${JSON.stringify(res.body)}`);
+    assert.deepEqual(refusedFields(res), [field]);
+  }
+  const tighter = await start(weatherRequest({ model: 'committee', approval: { approvals: 3, approvers: ['alice', 'bob'], remindAfter: '1h' } }));
+  assert.equal(tighter.status, 202, JSON.stringify(tighter.body));
+  await t.api('POST', `/v1/pipelines/${tighter.body.id}/cancel`, { token: olivia });
+  const [run] = await t.database.db.select().from(pipelineRuns).where(eq(pipelineRuns.id, tighter.body.id));
+  assert.deepEqual(
+    [run.request.approval.approvals, run.request.approval.approvers, run.request.approval.remindAfter, run.request.approval.escalateAfter, run.request.approval.onTimeout],
+    [3, ['alice', 'bob'], '1h', '8h', 'reject'],
+  );
+
+  for (const bad of [
+    { approval: { approvals: 0 } }, { approval: { approvals: 11 } }, { approval: { approvers: [] } }, { approval: { approvers: ['a\u0000b'] } },
+    { approval: { remindAfter: '72h', timeout: '72h' } }, { approval: { escalateAfter: 'soon' } }, { approval: { onTimeout: 'escalate' } },
+  ]) {
+    const res = await t.api('PUT', '/v1/models/committee/policy', { token: alice, body: bad });
+    assert.equal(res.status, 400, JSON.stringify(bad));
+    assert.equal(res.body.error.code, 'invalid_request');
+  }
+  const never = await t.api('PUT', '/v1/models/committee/policy', { token: alice, body: { approval: { remindAfter: '80h' } } });
+  assert.match(JSON.stringify(never.body), /remindAfter \(80h\) must be shorter than the timeout \(72h\)/);
+});
+
+test('two of a group must approve over HTTP: the pipeline shows each decision and how many are still needed; one person twice is refused', async () => {
+  const createKey = async (name: string, owner: string, groups: string[]) => {
+    const res = await t.api('POST', '/v1/api-keys', { body: { name, owner, role: 'approver', groups } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(res.body.groups, groups);
+    return res.body.token as string;
+  };
+  const rita = await createKey('rita', 'rita', ['risk']);
+  const ritaAgain = await createKey('rita (phone)', 'rita', ['risk']);
+  const sam = await createKey('sam', 'sam', ['risk', 'ops']);
+  await t.setPolicy('pair', { approval: { approvals: 2, approvers: ['group:risk'] } });
+
+  const started = await start(weatherRequest({ model: 'pair' }));
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  const waiting = await t.waitFor(started.body.id, (p) => p.status === 'awaiting_approval');
+  assert.deepEqual([waiting.approval.needed, waiting.approval.stillNeeded, waiting.approval.approvers], [2, 2, ['group:risk']]);
+
+  const outsider = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: alice, body: { comment: 'fine by me' } });
+  assert.equal(outsider.status, 403);
+  assert.equal(outsider.body.error.code, 'not_an_approver');
+
+  const first = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: rita, body: { comment: 'accuracy holds on winter days' } });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body.status, 'awaiting_approval');
+  assert.deepEqual([first.body.approval.received, first.body.approval.stillNeeded], [1, 1]);
+  assert.deepEqual(first.body.approval.decisions.map((d: any) => [d.decision, d.by, d.comment]), [['approved', 'rita', 'accuracy holds on winter days']]);
+
+  const twice = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: ritaAgain });
+  assert.equal(twice.status, 403);
+  assert.equal(twice.body.error.code, 'same_approver');
+
+  const second = await t.api('POST', `/v1/pipelines/${started.body.id}/approve`, { token: sam, body: { comment: 'agreed' } });
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.equal(second.body.approval.decision, 'approved');
+  assert.equal(second.body.approval.by, 'rita, sam');
+  const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(done.status, 'completed');
+
+  const events = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id)).orderBy(auditEvents.id);
+  const actions = events.map((e) => e.action);
+  assert.deepEqual(actions.filter((a) => a.startsWith('approv')), ['approval.request', 'approve', 'approve']);
+  const [partial, final] = events.filter((e) => e.action === 'approve');
+  assert.deepEqual([partial.actorName, (partial.details as any).final, (partial.details as any).comment], ['rita', false, 'accuracy holds on winter days']);
+  assert.ok((partial.details as any).shown.metrics.accuracy > 0, 'each decision keeps the metrics the approver was shown');
+  assert.equal(final.actorName, 'sam');
+  assert.deepEqual((final.details as any).approvers.map((a: any) => a.name), ['rita', 'sam']);
+  const model = await t.api('GET', '/v1/models/pair');
+  assert.equal(model.body.versions.find((v: any) => v.pipelineId === started.body.id).approvedBy, 'rita, sam');
+});
+
 let canaryModel: { name: string; production: number; cancelled: number };
 
 test('cancelling a pipeline during its canary needs the approver role; it rolls the canary back and is audited', async () => {

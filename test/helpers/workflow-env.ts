@@ -118,6 +118,8 @@ export function baseOrchestrationMocks() {
     async getProductionModel() { return null; },
     async registerCandidate() { return { version: 1 }; },
     async recordDecision() {},
+    async recordApprovalVote() {},
+    async recordApprovalNotice() {},
     async rejectVersion() {},
     async promoteVersion() {},
     async claimCanarySlot() {},
