@@ -55,6 +55,7 @@ const EnvSchema = z.object({
   PERENNIAL_SOURCE_TIMEOUT: duration.default('60s'),
   PERENNIAL_IMPORT_ROOTS: z.string().default('datasets:node_modules/vega-datasets/data'),
   PERENNIAL_ALLOW_PRIVATE_SOURCES: flag,
+  PERENNIAL_MIGRATE_ON_START: z.enum(['true', 'false', '1', '0', '']).default('true').transform((v) => v !== 'false' && v !== '0'),
   PERENNIAL_MAX_SOURCE_BYTES: z.coerce.number().int().min(1).default(GIB),
   PERENNIAL_MAX_SOURCE_ROWS: z.coerce.number().int().min(1).default(10_000_000),
   PERENNIAL_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(GIB),
@@ -92,6 +93,8 @@ export interface Config {
     devPort: number;
   };
   databaseUrl?: string;
+  /** whether the API and orchestration worker apply migrations as they start (off where their role may not change the schema) */
+  migrateOnStart: boolean;
   taskQueues: { orchestration: string; training: string };
   tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   trainingSlots: number;
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: e.PERENNIAL_TEMPORAL_DEV_PORT,
     },
     databaseUrl: e.DATABASE_URL,
+    migrateOnStart: e.PERENNIAL_MIGRATE_ON_START,
     taskQueues: { orchestration: e.PERENNIAL_TASK_QUEUE, training: e.PERENNIAL_TRAINING_TASK_QUEUE },
     tfBackend: e.PERENNIAL_TF_BACKEND,
     trainingSlots: e.PERENNIAL_TRAINING_SLOTS,

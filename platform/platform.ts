@@ -82,7 +82,8 @@ export async function startPlatform(config: Config, opts: {
   const database = opts.database ?? (needsDatabase
     ? await openDatabase({ url: config.databaseUrl, pgliteDir: `${config.dataDir}/pglite` })
     : undefined);
-  if (!opts.database) await database?.migrate();
+  // where the database role may not change the schema (docker-compose), the migrate service has done it
+  if (!opts.database && config.migrateOnStart) await database?.migrate();
   const artifacts = new LocalArtifactStore(config.artifactsDir);
 
   const { address, tls, apiKey, metadata } = temporalConnectOptions(opts.temporalAddress);

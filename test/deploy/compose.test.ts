@@ -30,6 +30,7 @@ const requiredSecrets = {
   PERENNIAL_ADMIN_TOKEN: 'compose-test-admin-token',
   POSTGRES_PASSWORD: 'compose-test-postgres-password',
   PERENNIAL_DB_PASSWORD: 'compose-test-perennial-password',
+  PERENNIAL_DB_OWNER_PASSWORD: 'compose-test-owner-password',
   TEMPORAL_DB_PASSWORD: 'compose-test-temporal-password',
 };
 
@@ -91,11 +92,26 @@ test('docker-compose.yml parses with docker-compose config and defines the whole
     assert.match(block, /PERENNIAL_DATA_DIR: \/data/);
     assert.match(block, /TEMPORAL_ADDRESS: temporal:7233/);
     assert.match(block, /DATABASE_URL: postgres:\/\/perennial:compose-test-perennial-password@postgres:5432\/perennial/);
+    assert.match(block, /PERENNIAL_MIGRATE_ON_START: "false"/, `${name} does not try to change the schema`);
     if (name === 'api') assert.match(block, /PERENNIAL_ADMIN_TOKEN: compose-test-admin-token/);
     else assert.doesNotMatch(block, /PERENNIAL_ADMIN_TOKEN/, `${name} is not given the admin token`);
     assert.match(block, /migrate:\n\s+condition: service_completed_successfully/, `${name} waits for migrations`);
   }
   assert.match(serviceBlock(rendered.stdout, 'api'), /\/readyz/);
+});
+
+test("only the migrate service connects as the schema's owner; the application's role is set up by app-role.sql", (t) => {
+  if (!dockerComposeInstalled()) {
+    t.skip('docker-compose is not installed: apt-get install docker-compose');
+    return;
+  }
+  const rendered = compose(['config'], envWithout()).stdout;
+  assert.match(serviceBlock(rendered, 'migrate'), /DATABASE_URL: postgres:\/\/perennial_owner:compose-test-owner-password@postgres:5432\/perennial/);
+  const postgresBlock = serviceBlock(rendered, 'postgres');
+  assert.match(postgresBlock, /app-role\.sql/);
+  assert.match(postgresBlock, /PERENNIAL_DB_OWNER_PASSWORD: compose-test-owner-password/);
+  assert.doesNotMatch(rendered.replace(serviceBlock(rendered, 'migrate'), '').replace(postgresBlock, ''), /perennial_owner|compose-test-owner-password/,
+    'no other service knows the owner role');
 });
 
 test('docker-compose.yml refuses to render without the admin token or any database password', (t) => {
