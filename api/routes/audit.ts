@@ -5,12 +5,12 @@
  * verdict, promotion, rollback). Viewers may read; nobody may change it (the table refuses).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { ModelName } from '../../common/pipeline-request';
 import { SafeText } from '../../common/text';
 import { actorKinds, auditActions } from '../../common/vocabulary';
 import type { Db } from '../../db/client';
-import { auditEvents, modelVersions } from '../../db/schema';
+import { auditEvents, modelVersions, pipelineRuns } from '../../db/schema';
 import { notFound, validationError } from '../errors';
 import { errorResponses, json, newRouter, pathParam, versionParam } from '../router';
 
@@ -77,21 +77,39 @@ export function versionHistoryRoutes(db: Db) {
   return newRouter()
     .openapi(createRoute({
       method: 'get', path: '/{name}/versions/{version}/history', tags: ['audit'],
-      summary: "One version's life, oldest first: registered, each decision, servability, canary steps and verdict, promoted, rolled back",
+      summary: "One version's life, oldest first: registered, each decision, servability, canary steps and verdict, promoted, archived, rolled back",
       request: { params: HistoryParams },
       responses: { 200: json(z.object({ items: z.array(AuditEventSchema) }), 'Events'), ...errorResponses(400, 401, 404) },
     }), async (c) => {
       const { name, version } = c.req.valid('param');
       const [v] = await db.select().from(modelVersions).where(and(eq(modelVersions.modelName, name), eq(modelVersions.version, version)));
       if (!v) throw notFound(`Model ${name} version ${version}`);
-      const rows = await db.select().from(auditEvents)
-        .where(and(eq(auditEvents.modelName, name), eq(auditEvents.version, version))).orderBy(asc(auditEvents.id));
+      const asText = String(version);
+      // its own events, and the two that another version's row carries: a promotion that archived it, a rollback away from it
+      const rows = await db.select().from(auditEvents).where(and(eq(auditEvents.modelName, name), or(
+        eq(auditEvents.version, version),
+        and(eq(auditEvents.action, 'promote'), sql`${auditEvents.details}->>'previousVersion' = ${asText}`),
+        and(eq(auditEvents.action, 'rollback'), sql`${auditEvents.details}->>'fromVersion' = ${asText}`),
+      ))).orderBy(asc(auditEvents.id));
+      const events = rows.map((r) => {
+        if (r.version === version) return view(r);
+        const other = { ...view(r), version, details: { ...r.details, auditEventId: String(r.id), byVersion: r.version } };
+        return r.action === 'promote' ? { ...other, action: 'version.archived' } : { ...other, action: 'version.rolled_back' };
+      });
       // registration is the registry's record, not an audit event: shown first, from the version itself
       const registered = {
         id: '0', at: v.createdAt.toISOString(), actor: { kind: 'system' as const, id: 'pipeline', name: 'system:pipeline' }, action: 'version.registered',
         model: name, version, pipelineId: v.pipelineId,
         details: { datasetHash: v.datasetHash, metrics: v.metrics, params: v.params, codeVersion: v.codeVersion, workflowRunId: v.workflowRunId },
       };
-      return c.json({ items: [registered, ...rows.map(view)] }, 200);
+      // the servability check is the pipeline's record (its stage and result), not an audit event
+      const [run] = await db.select({ outcome: pipelineRuns.outcome }).from(pipelineRuns).where(eq(pipelineRuns.id, v.pipelineId));
+      const stage = run?.outcome?.stages.find((s) => s.name === 'servability' && s.endedAt);
+      const servability = stage && run?.outcome?.servability ? [{
+        id: '0', at: stage.endedAt!, actor: { kind: 'system' as const, id: 'pipeline', name: 'system:pipeline' }, action: 'version.servability',
+        model: name, version, pipelineId: v.pipelineId, details: { ...run.outcome.servability },
+      }] : [];
+      const items = [registered, ...servability, ...events].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+      return c.json({ items }, 200);
     });
 }

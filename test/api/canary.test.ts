@@ -58,6 +58,24 @@ test('a canary as good as production is promoted after its steps: it took its sh
   assert.equal(model.canaryVersion, null);
   assert.equal(await versionStatus(before), 'archived');
 
+  // rolled back: both versions' histories tell it, oldest first
+  const rolledBack = await t.api('POST', '/v1/models/weather/rollback', { token: approver, body: { toVersion: before, comment: 'back to the known one' } });
+  assert.equal(rolledBack.status, 200, JSON.stringify(rolledBack.body));
+  const history = async (v: number) => {
+    const res = await t.api('GET', `/v1/models/weather/versions/${v}/history`, { token: viewer });
+    assert.equal(res.status, 200);
+    return res.body.items as { action: string; at: string; details: any }[];
+  };
+  const life = await history(pipeline.modelVersion);
+  const actions = life.map((e) => e.action);
+  assert.deepEqual(actions.filter((a, i) => a !== actions[i - 1]), ['version.registered', 'version.servability', 'canary_weight', 'promote', 'version.rolled_back'], actions.join(', '));
+  assert.ok(life.filter((e) => e.action === 'canary_weight').some((e) => e.details.weight === 50), 'the canary step at 50% is in its life');
+  assert.equal(life.at(-1)!.details.comment, 'back to the known one');
+  assert.deepEqual(life.map((e) => e.at), [...life.map((e) => e.at)].sort(), 'oldest first');
+  const previous = (await history(before)).map((e) => e.action);
+  assert.deepEqual(previous.slice(-2), ['version.archived', 'rollback'], previous.join(', '));
+  assert.equal(await versionStatus(before), 'production');
+
   // RECORD_HISTORY=1: keep this run's histories for the replay test (test/workflows/replay.test.ts)
   if (process.env.RECORD_HISTORY) {
     const dir = path.join(import.meta.dirname, '../fixtures/histories');
