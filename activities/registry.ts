@@ -3,7 +3,7 @@
  * pipeline (workflow) id and the stage, because Temporal retries activities.
  */
 import { and, desc, eq, max, sql } from 'drizzle-orm';
-import { personActor, SystemActors, type Actor } from '../common/actors';
+import { personActor, systemActor, SystemActors, type Actor } from '../common/actors';
 import type { Metrics, ModelVersionRef, Principal, VersionEvaluation } from '../common/domain';
 import type { PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
 import type { PipelineStatus, TrainingStatus } from '../common/pipeline-status';
@@ -46,13 +46,23 @@ const runScope = (i: { pipelineId: string; runId?: string }) => (i.runId ? `${i.
 
 export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
   return {
+    /** The run's record, and its start in the audit log: by the person who asked, or by what triggered it. */
     async recordPipelineStart(input: {
       pipelineId: string; runId: string; model: string; startedBy?: string; request: PipelineSpec; trigger?: PipelineTrigger;
+      requestedBy?: Principal | null;
     }) {
-      await db.insert(pipelineRuns).values({
-        id: input.pipelineId, runId: input.runId, modelName: input.model, startedBy: input.startedBy ?? null, request: input.request,
-        trigger: input.trigger ?? null,
-      }).onConflictDoUpdate({ target: pipelineRuns.id, set: { runId: input.runId } });
+      await db.transaction(async (tx) => {
+        await tx.insert(pipelineRuns).values({
+          id: input.pipelineId, runId: input.runId, modelName: input.model, startedBy: input.startedBy ?? null, request: input.request,
+          trigger: input.trigger ?? null,
+        }).onConflictDoUpdate({ target: pipelineRuns.id, set: { runId: input.runId } });
+        await writeAudit(tx, {
+          action: 'pipeline.start', actor: input.requestedBy ? personActor(input.requestedBy) : systemActor(input.trigger?.kind ?? 'pipeline'),
+          model: input.model, pipelineId: input.pipelineId,
+          details: { runId: input.runId, trigger: input.trigger ?? null, dataset: input.request.dataset.uri },
+          idempotencyKey: `${input.pipelineId}:${input.runId}:start`,
+        });
+      });
     },
 
     async recordPipelineOutcome(input: { pipelineId: string; status: PipelineStatusName; reason?: string; outcome: PipelineStatus }) {

@@ -53,7 +53,7 @@ export const auditActions = [
   'reject_gates', 'reject_servability',
   'promote', 'rollback',
   'canary_weight', 'canary_rollback', 'canary.clear',
-  'pipeline.cancel', 'policy.update',
+  'pipeline.start', 'pipeline.cancel', 'policy.update',
   'schedule.create', 'schedule.update', 'schedule.delete', 'schedule.pause', 'schedule.unpause', 'schedule.trigger',
   'monitor.update', 'monitor.pause', 'monitor.resume', 'retraining.start', 'predictions.prune',
   'drift.detected', 'pipeline.fail',

@@ -38,7 +38,7 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   const pipelineId = status.id;
 
   try {
-    await records.recordPipelineStart({ pipelineId, runId: status.runId, model: spec.model, startedBy: input.requestedBy?.keyId, request: spec, trigger: input.trigger });
+    await records.recordPipelineStart({ pipelineId, runId: status.runId, model: spec.model, startedBy: input.requestedBy?.keyId, request: spec, trigger: input.trigger, requestedBy: input.requestedBy });
 
     const dataset = await stage('ingest', () => source.ingestDataset(spec.dataset));
     status.dataset = { hash: dataset.hash, rows: dataset.rows, deduplicated: dataset.deduplicated };

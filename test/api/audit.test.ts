@@ -40,7 +40,7 @@ test('the audit log lists every change newest first, each with its actor, action
   const res = await t.api('GET', '/v1/audit?limit=200', { token: viewer });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const actions = res.body.items.map((e: any) => e.action);
-  for (const a of ['api_key.create', 'approve', 'promote', 'monitor.update', 'monitor.pause']) assert.ok(actions.includes(a), `${a} in ${actions}`);
+  for (const a of ['api_key.create', 'pipeline.start', 'approval.request', 'approve', 'promote', 'monitor.update', 'monitor.pause']) assert.ok(actions.includes(a), `${a} in ${actions}`);
   const ids = res.body.items.map((e: any) => Number(e.id));
   assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
   const approve = res.body.items.find((e: any) => e.action === 'approve');
@@ -48,6 +48,11 @@ test('the audit log lists every change newest first, each with its actor, action
   assert.equal(approve.model, MODEL);
   assert.equal(approve.version, 1);
   assert.equal(approve.pipelineId, pipelineId);
+  const start = res.body.items.find((e: any) => e.action === 'pipeline.start');
+  assert.deepEqual([start.actor.name, start.pipelineId, start.details.trigger.kind], ['otto', pipelineId, 'api']);
+  const request = res.body.items.find((e: any) => e.action === 'approval.request');
+  assert.deepEqual([request.actor.name, request.version, request.details.needed], ['system:approval-desk', 1, 1]);
+  assert.ok(request.details.metrics.accuracy > 0, 'the request shows what the approvers will see');
   const update = res.body.items.find((e: any) => e.action === 'monitor.update');
   assert.equal(update.actor.name, 'otto');
   assert.deepEqual(update.details.changed, { minRows: 50 });
