@@ -3,6 +3,9 @@
  * person, cancel during a canary, a stuck canary's slot, one production version, an append-only audit.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { after, before, test } from 'node:test';
 import { and, eq, sql } from 'drizzle-orm';
 import { SystemActors } from '../../common/actors';
@@ -207,6 +210,11 @@ test('two of a group must approve over HTTP: the pipeline shows each decision an
   assert.equal(second.body.approval.by, 'rita, sam');
   const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');
   assert.equal(done.status, 'completed');
+  // RECORD_HISTORY=1: keep this run's history for the replay test (test/workflows/replay.test.ts)
+  if (process.env.RECORD_HISTORY) {
+    const history = await t.platform.client.workflow.getHandle(started.body.id).fetchHistory();
+    fs.writeFileSync(path.join(import.meta.dirname, '../fixtures/histories/weather-two-approvals.json'), historyToJSON(history));
+  }
 
   const events = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id)).orderBy(auditEvents.id);
   const actions = events.map((e) => e.action);

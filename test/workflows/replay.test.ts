@@ -1,7 +1,7 @@
 /**
  * Replays recorded pipeline histories against today's workflow code. A change that would break
  * running pipelines (non-determinism) fails here. Record a new history after an intended,
- * versioned change with: RECORD_HISTORY=1 npm test -- test/api/pipeline-lifecycle.test.ts test/api/canary.test.ts
+ * versioned change with: RECORD_HISTORY=1 npm test -- test/api/pipeline-lifecycle.test.ts test/api/canary.test.ts test/api/governance.test.ts
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
