@@ -93,7 +93,8 @@ export function createNotificationActivities({ db, webhooks: policy = { allowPri
       if (!row) throw ApplicationFailure.nonRetryable(`No webhook delivery ${input.deliveryId}.`, ErrorTypes.webhookUndeliverable);
       if (row.status === 'delivered') return { status: 'delivered' };
       if (row.deletedAt) {
-        await fail(input.deliveryId, 'the webhook was deleted: not sent');
+        await db.update(webhookDeliveries).set({ status: 'failed', lastError: 'the webhook was deleted: not sent' })
+          .where(and(eq(webhookDeliveries.id, input.deliveryId), ne(webhookDeliveries.status, 'delivered')));
         return { status: 'failed' };
       }
 
