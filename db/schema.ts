@@ -294,7 +294,8 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   id: uuid('id').primaryKey(),
   webhookId: text('webhook_id').notNull().references(() => webhooks.id),
   event: text('event', { enum: webhookEvents }).notNull(),
-  auditEventId: bigint('audit_event_id', { mode: 'number' }).notNull().references(() => auditEvents.id),
+  /** the audit event that raised it (no foreign key: the audit log refuses TRUNCATE by its own trigger, and nothing is ever removed from it) */
+  auditEventId: bigint('audit_event_id', { mode: 'number' }).notNull(),
   body: text('body').notNull(),
   status: text('status', { enum: deliveryStatuses }).notNull().default('pending'),
   attempts: integer('attempts').notNull().default(0),

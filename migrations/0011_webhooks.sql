@@ -23,7 +23,6 @@ CREATE TABLE "webhooks" (
 );
 --> statement-breakpoint
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_webhook_id_webhooks_id_fk" FOREIGN KEY ("webhook_id") REFERENCES "public"."webhooks"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_audit_event_id_audit_events_id_fk" FOREIGN KEY ("audit_event_id") REFERENCES "public"."audit_events"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_webhook_id" ON "webhook_deliveries" USING btree ("webhook_id","id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_pending" ON "webhook_deliveries" USING btree ("created_at") WHERE "webhook_deliveries"."status" = 'pending';--> statement-breakpoint
 -- The webhook dispatcher listens on perennial_webhook_deliveries: a committed delivery is handed to
@@ -34,5 +33,5 @@ BEGIN
   RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;--> statement-breakpoint
-CREATE TRIGGER webhook_deliveries_pending AFTER INSERT ON "webhook_deliveries"
+CREATE TRIGGER webhook_deliveries_notify AFTER INSERT ON "webhook_deliveries"
   FOR EACH STATEMENT EXECUTE FUNCTION perennial_notify_webhook_delivery();
