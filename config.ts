@@ -43,6 +43,7 @@ const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_CLI: z.string().optional(),
   PERENNIAL_TEMPORAL_UI_URL: z.string().url().optional(),
+  PERENNIAL_PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'an http(s) URL').optional(),
   PERENNIAL_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   PERENNIAL_TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
@@ -56,6 +57,7 @@ const EnvSchema = z.object({
   PERENNIAL_IMPORT_ROOTS: z.string().default('datasets:node_modules/vega-datasets/data'),
   PERENNIAL_ALLOW_PRIVATE_SOURCES: flag,
   PERENNIAL_MIGRATE_ON_START: z.enum(['true', 'false', '1', '0', '']).default('true').transform((v) => v !== 'false' && v !== '0'),
+  PERENNIAL_ALLOW_PRIVATE_WEBHOOKS: flag,
   PERENNIAL_MAX_SOURCE_BYTES: z.coerce.number().int().min(1).default(GIB),
   PERENNIAL_MAX_SOURCE_ROWS: z.coerce.number().int().min(1).default(10_000_000),
   PERENNIAL_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(GIB),
@@ -99,6 +101,13 @@ export interface Config {
   tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   trainingSlots: number;
   maxBodyBytes: number;
+  /** where people and webhook receivers reach the API, e.g. https://perennial.example.com (no trailing slash) */
+  publicUrl: string;
+  /** where webhooks may deliver (activities/webhook-target.ts applies it at creation and at every delivery) */
+  webhooks: {
+    /** PERENNIAL_ALLOW_PRIVATE_WEBHOOKS: receivers may be on loopback and private networks */
+    allowPrivateAddresses: boolean;
+  };
   heartbeatTimeout: string;
   /** how long an http(s) dataset source may take to answer, in ms */
   sourceTimeoutMs: number;
@@ -167,6 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tfBackend: e.PERENNIAL_TF_BACKEND,
     trainingSlots: e.PERENNIAL_TRAINING_SLOTS,
     maxBodyBytes: e.PERENNIAL_MAX_BODY_BYTES,
+    publicUrl: (e.PERENNIAL_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    webhooks: { allowPrivateAddresses: e.PERENNIAL_ALLOW_PRIVATE_WEBHOOKS },
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),

@@ -21,7 +21,7 @@ export const MAX_REDIRECTS = 5;
 export type VetTarget = (url: URL) => Promise<ResolvedAddress>;
 
 /** A lookup that answers only the vetted address, whatever the host. */
-const pinnedLookup = (pinned: ResolvedAddress): LookupFunction => (_host, options, callback) => {
+export const pinnedLookup = (pinned: ResolvedAddress): LookupFunction => (_host, options, callback) => {
   if (options.all) (callback as (e: null, a: ResolvedAddress[]) => void)(null, [pinned]);
   else callback(null, pinned.address, pinned.family);
 };

@@ -9,8 +9,10 @@ import type { BackendPreference } from '../ml/backend';
 import type { ArtifactStore } from '../db/artifacts';
 import { createDataActivities } from './data';
 import type { SourcePolicy } from './source-policy';
+import type { WebhookTargetPolicy } from './webhook-target';
 import { createDeploymentActivities } from './deployment';
 import { createMonitoringActivities } from './monitoring';
+import { createNotificationActivities } from './notifications';
 import { createRegistryActivities } from './registry';
 import { createServabilityActivities } from './servability';
 import { createTrainingActivities } from './training';
@@ -26,13 +28,15 @@ export interface ActivityDeps {
   client?: Client;
   /** the queues a retraining's pipeline runs on */
   queues?: PipelineQueues;
+  /** where webhook deliveries may go (default: public addresses only) */
+  webhooks?: WebhookTargetPolicy;
 }
 
-/** Task queue `perennial`: data, registry, audit, deployment and canary analysis. */
-export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion' | 'sources' | 'client' | 'queues'>) {
+/** Task queue `perennial`: data, registry, audit, deployment, canary analysis, monitoring and webhook deliveries. */
+export function createOrchestrationActivities(deps: Pick<ActivityDeps, 'db' | 'artifacts' | 'codeVersion' | 'sources' | 'client' | 'queues' | 'webhooks'>) {
   return {
     ...createDataActivities(deps), ...createRegistryActivities(deps), ...createDeploymentActivities(deps), ...createServabilityActivities(deps),
-    ...createMonitoringActivities(deps),
+    ...createMonitoringActivities(deps), ...createNotificationActivities(deps),
   };
 }
 

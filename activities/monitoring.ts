@@ -98,6 +98,30 @@ async function thresholds(db: Db, ref: DriftReference, columns: DriftColumns, wi
   return thresholdsFor(base, windowRows);
 }
 
+/**
+ * What a report raises an alarm about: dataset drift, or a performance drop the monitor acted on
+ * (workflows/monitor.ts gives that decision a reason starting "accuracy"). A paused monitor and a
+ * window too small to judge raise none.
+ */
+export function alarmOf(report: DriftReport): Record<string, unknown> | null {
+  if (report.action === 'paused' || report.action === 'too_few_rows') return null;
+  const drifted = report.features.filter((f) => f.drifted).map((f) => f.name);
+  const common = {
+    reportId: report.id, action: report.action, reason: report.reason, windowStart: report.windowStart, windowEnd: report.windowEnd, rows: report.rows,
+  };
+  if (report.datasetDrift) {
+    return {
+      kind: 'drift', ...common, driftShare: report.driftShare, features: report.features.length, driftedFeatures: drifted.length,
+      drifted: drifted.slice(0, 50), predictionDrifted: report.prediction?.drifted ?? null,
+    };
+  }
+  const acted = ['retraining_started', 'retraining_running', 'cooldown'].includes(report.action);
+  if (acted && report.performance?.drop != null && report.reason?.startsWith('accuracy')) {
+    return { kind: 'performance', ...common, performance: report.performance };
+  }
+  return null;
+}
+
 const emptyCore = (rows: number, referenceRows: number, mode: DriftReportCore['tests']): DriftReportCore => ({
   rows, reference: { rows: referenceRows }, tests: mode, calibration: null, features: [], skipped: [], driftShare: 0, datasetDrift: false,
 });
@@ -176,12 +200,22 @@ export function createMonitoringActivities({ db, artifacts, client, queues }: Mo
       return { predictions: removed };
     },
 
+    /** The report, and with it an alarm (drift.detected, once per report) when it found drift or a performance drop. */
     async recordDriftReport(report: DriftReport): Promise<void> {
-      await db.insert(driftReports).values({
-        id: report.id, modelName: report.model, version: report.version, windowStart: new Date(report.windowStart),
-        windowEnd: new Date(report.windowEnd), rows: report.rows, datasetDrift: report.datasetDrift, action: report.action,
-        pipelineId: report.pipelineId, report,
-      }).onConflictDoNothing();
+      await db.transaction(async (tx) => {
+        await tx.insert(driftReports).values({
+          id: report.id, modelName: report.model, version: report.version, windowStart: new Date(report.windowStart),
+          windowEnd: new Date(report.windowEnd), rows: report.rows, datasetDrift: report.datasetDrift, action: report.action,
+          pipelineId: report.pipelineId, report,
+        }).onConflictDoNothing();
+        const details = alarmOf(report);
+        if (details) {
+          await writeAudit(tx, {
+            action: 'drift.detected', actor: SystemActors.monitor, model: report.model, version: report.version, pipelineId: report.pipelineId,
+            details, idempotencyKey: `${report.id}:drift.detected`,
+          });
+        }
+      });
     },
 
     /** Starts `retrain-<model>`, or joins the one running. */

@@ -65,10 +65,20 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
       });
     },
 
+    /** The run's end; a failed one is audited (pipeline.fail), once per run. */
     async recordPipelineOutcome(input: { pipelineId: string; status: PipelineStatusName; reason?: string; outcome: PipelineStatus }) {
-      await db.update(pipelineRuns)
-        .set({ status: input.status, reason: input.reason ?? null, outcome: input.outcome, endedAt: new Date() })
-        .where(eq(pipelineRuns.id, input.pipelineId));
+      await db.transaction(async (tx) => {
+        await tx.update(pipelineRuns)
+          .set({ status: input.status, reason: input.reason ?? null, outcome: input.outcome, endedAt: new Date() })
+          .where(eq(pipelineRuns.id, input.pipelineId));
+        if (input.status !== 'failed') return;
+        const { outcome } = input;
+        await writeAudit(tx, {
+          action: 'pipeline.fail', actor: SystemActors.pipeline, model: outcome.model, version: outcome.modelVersion, pipelineId: input.pipelineId,
+          details: { stage: outcome.stage, error: outcome.error?.slice(0, 1000) ?? null },
+          idempotencyKey: `${runScope({ pipelineId: input.pipelineId, runId: outcome.runId })}:pipeline.fail`,
+        });
+      });
     },
 
     /**

@@ -33,6 +33,7 @@ import { monitoringRoutes } from './routes/monitoring';
 import { auditRoutes, versionHistoryRoutes } from './routes/audit';
 import { createMonitoringService } from './monitoring';
 import { addPredictRoute } from './routes/predict';
+import { webhookRoutes } from './routes/webhooks';
 import type { ModelServer } from './serving';
 
 export interface AppDeps {
@@ -130,7 +131,8 @@ export function createApp({
     .route('/v1/feedback', feedbackRoutes(db, server.flushPredictionLog))
     .route('/v1/datasets', datasetRoutes({ db, artifacts, config }))
     .route('/v1/schedules', scheduleRoutes(createScheduleService({ client, db, config })))
-    .route('/v1/api-keys', apiKeyRoutes(db, keyCache));
+    .route('/v1/api-keys', apiKeyRoutes(db, keyCache))
+    .route('/v1/webhooks', webhookRoutes(db, config.webhooks));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -24,7 +24,7 @@ import {
 } from '../workflows/monitor-messages';
 import { ApiError, conflict, notFound } from './errors';
 import { checkDatasetSource } from './source-check';
-import { workflowUiUrl } from './temporal-ui';
+import { workflowUiUrl } from '../common/temporal-ui';
 
 export interface MonitoringServiceDeps {
   client: Client;
@@ -41,7 +41,7 @@ export function createMonitoringService({ client, db, artifacts, config, flushPr
   const sources = sourcePolicyOf(config);
   const data = createDataActivities({ db, artifacts, sources });
   const queues = { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout };
-  const uiUrl = (id: string, runId: string) => workflowUiUrl(config, id, runId);
+  const uiUrl = (id: string, runId: string) => workflowUiUrl(config.temporal, id, runId);
 
   async function productionVersion(model: string): Promise<number> {
     const [m] = await db.select({ production: models.productionVersion }).from(models).where(eq(models.name, model));

@@ -28,7 +28,7 @@ import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/pipeline-
 import { ApiError, conflict, forbidden, notFound } from './errors';
 import { checkDatasetSource } from './source-check';
 import { sourcePolicyOf, type SourcePolicy } from '../activities/source-policy';
-import { workflowUiUrl } from './temporal-ui';
+import { workflowUiUrl } from '../common/temporal-ui';
 
 export interface PipelineServiceDeps {
   client: Client;
@@ -116,7 +116,7 @@ export async function admitPipeline(db: Db, sources: SourcePolicy, raw: Pipeline
 
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
   const sources = sourcePolicyOf(config);
-  const uiUrl = (id: string, runId: string) => workflowUiUrl(config, id, runId);
+  const uiUrl = (id: string, runId: string) => workflowUiUrl(config.temporal, id, runId);
 
   /** The handle of a pipeline that exists, or a 404. */
   async function describe(id: string) {

@@ -25,7 +25,7 @@ import type { Db } from '../db/client';
 import { sourcePolicyOf } from '../activities/source-policy';
 import { ApiError, conflict, notFound, validationError } from './errors';
 import { admitPipeline } from './pipelines';
-import { scheduleUiUrl } from './temporal-ui';
+import { scheduleUiUrl } from '../common/temporal-ui';
 
 export interface ScheduleServiceDeps {
   client: Client;
@@ -74,7 +74,7 @@ const timingField = (timing: Timing) => ('cron' in timing ? 'cron' : 'interval')
 
 export function createScheduleService({ client, db, config }: ScheduleServiceDeps) {
   const sources = sourcePolicyOf(config);
-  const uiUrl = (temporalId: string) => scheduleUiUrl(config, temporalId);
+  const uiUrl = (temporalId: string) => scheduleUiUrl(config.temporal, temporalId);
   const handleOf = (id: string) => client.schedule.getHandle(temporalScheduleId(id));
 
   /** What Temporal's schedule start runs: the scheduledRetraining workflow with the schedule's request. */

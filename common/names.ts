@@ -12,7 +12,7 @@ export const TASK_QUEUES = {
   training: 'perennial-training',
 } as const;
 
-export const WORKFLOW_TYPES = { pipeline: 'trainingPipeline', canary: 'canaryRollout' } as const;
+export const WORKFLOW_TYPES = { pipeline: 'trainingPipeline', canary: 'canaryRollout', webhookDelivery: 'webhookDelivery' } as const;
 
 export const workflowIds = {
   /** a new pipeline; `key` (a hash of an Idempotency-Key) makes a repeated request find the same one */
@@ -22,6 +22,8 @@ export const workflowIds = {
   retrain: (model: string) => `retrain-${model}`,
   /** what a schedule starts; Temporal appends each run's scheduled time */
   scheduled: (scheduleId: string) => `scheduled-${scheduleId}`,
+  /** one webhook delivery: the dispatchers of several workers starting it twice start it once */
+  webhookDelivery: (deliveryId: string) => `webhook-delivery-${deliveryId}`,
 };
 
 /** A schedule's id in Temporal: `schedule-<id>`, the id the API names it by behind the prefix. */
@@ -52,4 +54,6 @@ export const ErrorTypes = {
   sameApprover: 'SameApprover',
   /** 409 */
   canaryNotRunning: 'CanaryNotRunning',
+  /** a webhook delivery that no retry can send: its webhook was deleted, or its address is refused */
+  webhookUndeliverable: 'WebhookUndeliverable',
 } as const;

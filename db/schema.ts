@@ -12,11 +12,13 @@ import type { ModelPolicy } from '../common/policy';
 import type { DriftReport } from '../common/monitor-settings';
 import type { ThresholdBase } from '../ml/drift-check';
 import type { ColumnSchema, PipelineStatus, TrainingStatus } from '../common/pipeline-status';
+import { webhookEvents } from '../common/webhook-events';
+import { deliveryStatuses } from '../common/webhooks';
 import {
   actorKinds, auditActions, canaryModes, datasetFormats, decisions, modelTasks, monitorActions, pipelineStatuses, predictionRoles, roles, versionStatuses,
 } from '../common/vocabulary';
 import {
-  bigserial, boolean, doublePrecision, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex,
+  bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 export const roleEnum = pgEnum('role', roles);
@@ -267,9 +269,51 @@ export const driftReports = pgTable('drift_reports', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('drift_reports_model_created').on(t.modelName, t.createdAt)]);
 
+/**
+ * A receiver of notifications (POST /v1/webhooks): the events it wants and the secret that signs
+ * each delivery (kept to sign with; no answer shows it). Deleting one sets deleted_at: its
+ * deliveries keep their history, and none is sent to it again.
+ */
+export const webhooks = pgTable('webhooks', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  events: text('events', { enum: webhookEvents }).array().notNull(),
+  secret: text('secret').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+});
+
+/**
+ * The outbox: one row per webhook per event, written by db/audit.ts in the same transaction as the
+ * audit event that raised it, so a committed decision always has its notification. A trigger
+ * (migrations/0011) sends NOTIFY perennial_webhook_deliveries; the dispatcher (platform/) hands each
+ * pending row to a `webhook-delivery-<id>` workflow, which sends it and records every attempt here.
+ * The id is time-ordered (a UUID v7): the log pages by it, newest first. body is the exact JSON text
+ * that is signed and sent (jsonb would reorder its keys).
+ */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  id: uuid('id').primaryKey(),
+  webhookId: text('webhook_id').notNull().references(() => webhooks.id),
+  event: text('event', { enum: webhookEvents }).notNull(),
+  /** the audit event that raised it (no foreign key: the audit log refuses TRUNCATE by its own trigger, and nothing is ever removed from it) */
+  auditEventId: bigint('audit_event_id', { mode: 'number' }).notNull(),
+  body: text('body').notNull(),
+  status: text('status', { enum: deliveryStatuses }).notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  lastStatusCode: integer('last_status_code'),
+  lastError: text('last_error'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+}, (t) => [
+  index('webhook_deliveries_webhook_id').on(t.webhookId, t.id),
+  // the dispatcher's sweep: the few rows not yet handed to a workflow
+  index('webhook_deliveries_pending').on(t.createdAt).where(sql`${t.status} = 'pending'`),
+]);
+
 export const schema = {
   apiKeys, datasets, dataContracts, models, modelVersions, modelPolicies, pipelineRuns, approvals, auditEvents, predictions, feedback,
-  driftReferences, driftReports,
+  driftReferences, driftReports, webhooks, webhookDeliveries,
 };
 
 /** A prediction as the log keeps it: the label and its probabilities, or the value. */

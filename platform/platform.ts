@@ -23,6 +23,8 @@ import { codeVersion, PerennialPlugin } from '../workers/plugin';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 import { startHousekeeping } from './housekeeping';
 import { ensureRetentionSchedule } from './retention-schedule';
+import { setWebhookLinkBase } from '../db/webhook-outbox';
+import { startWebhookDispatcher } from './webhook-dispatcher';
 
 export interface PlatformParts {
   api?: boolean;
@@ -76,6 +78,8 @@ export async function startPlatform(config: Config, opts: {
   const parts = { api: true, orchestration: true, training: true, ...opts.parts };
   const log = opts.log ?? ((m: string) => console.log(m));
   quietRuntime(config.logLevel === 'debug' ? 'INFO' : config.logLevel === 'error' ? 'ERROR' : 'WARN');
+  // where the links in webhook bodies point, for every audit event this process writes
+  setWebhookLinkBase({ publicUrl: config.publicUrl, temporal: config.temporal });
 
   // a training worker needs no database: it reads and writes the artifact store only
   const needsDatabase = parts.api || parts.orchestration;
@@ -101,7 +105,7 @@ export async function startPlatform(config: Config, opts: {
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
       plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, sources: sourcePolicyOf(config),
-        client, queues: { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout } })],
+        client, queues: { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout }, webhooks: config.webhooks })],
       shutdownGraceTime: '10s',
     }));
   }
@@ -130,6 +134,9 @@ export async function startPlatform(config: Config, opts: {
     ? startHousekeeping({
       db: database!.db, client, artifacts, canaryIntervalMs: config.canaryReconcileMs, datasetRetentionMs: config.datasetRetentionMs, log,
     })
+    : undefined;
+  const webhookDispatcher = parts.orchestration
+    ? await startWebhookDispatcher({ database: database!, client, taskQueue: config.taskQueues.orchestration, log })
     : undefined;
 
   let server: ServerType | undefined;
@@ -179,6 +186,7 @@ export async function startPlatform(config: Config, opts: {
     stop() {
       stopping ??= (async () => {
         housekeeping?.stop();
+        await webhookDispatcher?.stop();
         if (server) await new Promise<void>((r) => server!.close(() => r()));
         await modelServer?.close(); // the prediction log's last batch
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

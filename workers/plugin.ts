@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { SimplePlugin } from '@temporalio/plugin';
 import { createOrchestrationActivities, createTrainingQueueActivities } from '../activities';
 import { sourcePolicyOf, type SourcePolicy } from '../activities/source-policy';
+import type { WebhookTargetPolicy } from '../activities/webhook-target';
 import { loadConfig } from '../config';
 import type { Client } from '@temporalio/client';
 import type { PipelineQueues } from '../common/pipeline-start';
@@ -32,6 +33,8 @@ export type PerennialPluginOptions =
     client?: Client;
     /** the queues a retraining's pipeline runs on (default: perennial and perennial-training) */
     queues?: PipelineQueues;
+    /** where webhook deliveries may go (default: PERENNIAL_ALLOW_PRIVATE_WEBHOOKS from the environment) */
+    webhooks?: WebhookTargetPolicy;
   }
   | { role: 'training'; artifacts: ArtifactStore; backend?: BackendPreference };
 
@@ -50,6 +53,7 @@ export class PerennialPlugin extends SimplePlugin {
       activities: createOrchestrationActivities({
         db: options.db, artifacts: options.artifacts, codeVersion: options.codeVersion ?? codeVersion(),
         sources: options.sources ?? sourcePolicyOf(loadConfig()), client: options.client, queues: options.queues,
+        webhooks: options.webhooks ?? loadConfig().webhooks,
       }),
       ...(registerWorkflows && options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : {}),
       ...(registerWorkflows && !options.workflowBundlePath ? { workflowsPath } : {}),

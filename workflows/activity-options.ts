@@ -59,3 +59,13 @@ export const waitingForCanarySlot: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
+
+/**
+ * one webhook delivery: a receiver that is down is tried again with backoff (1 s, 2 s, 4 s ... at
+ * most 10 minutes apart) for 24 hours; each attempt gets 15 s (the request itself 10 s)
+ */
+export const notifying: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: [ErrorTypes.webhookUndeliverable] },
+};

@@ -4,6 +4,7 @@ export { trainingPipeline } from './pipeline';
 export { modelMonitor } from './monitor';
 export { retrainModel, scheduledRetraining, SCHEDULED_RETRAINING_WORKFLOW, type ScheduledRetrainingInput } from './retrain';
 export * from './monitor-messages';
+export { webhookDelivery, type WebhookDeliveryInput } from './webhook-delivery';
 export { pruneRecords, PRUNE_WORKFLOW, RETENTION_SCHEDULE_ID, type PruneInput } from './retention';
 export { approveUpdate, rejectUpdate, statusQuery, type DecisionInput } from './pipeline-messages';
 export { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from './canary-messages';

@@ -4,7 +4,7 @@
 --   perennial        what the API and workers connect as: it reads and writes rows, and can neither
 --                    change the schema nor disable a trigger (only a table's owner can), so the
 --                    audit log's append-only trigger holds against the application itself.
--- The migration 0012_audit_privileges also takes UPDATE, DELETE and TRUNCATE on audit_events
+-- The migration 0013_audit_privileges also takes UPDATE, DELETE and TRUNCATE on audit_events
 -- back from every role but the owner, so the application role may only add to the audit log.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO perennial_owner;

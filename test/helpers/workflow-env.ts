@@ -135,6 +135,8 @@ export function baseOrchestrationMocks() {
     async productionSource() { return null; },
     async watchModel(input) { return { workflowId: `monitor-${input.model}` }; },
     async prunePredictionLog() { return { predictions: 0 }; },
+    async deliverWebhook() { return { status: 'delivered' as const }; },
+    async markWebhookDeliveryFailed() {},
   } satisfies OrchestrationActivities;
 }
 
