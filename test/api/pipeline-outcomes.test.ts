@@ -36,8 +36,11 @@ test('an approver rejecting the candidate ends the pipeline rejected with reason
   const model = await expectJson(t.client.v1.models[':name'].$get({ param: { name: 'weather-rejected' } }), 200);
   assert.equal(model.productionVersion, null);
   assert.equal(model.versions[0].status, 'rejected');
-  const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id));
-  assert.deepEqual(audit.map((e) => [e.action, e.details]), [['reject', { comment: 'f1 too low' }]]);
+  const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id)).orderBy(auditEvents.id);
+  assert.deepEqual(audit.map((e) => e.action), ['pipeline.start', 'approval.request', 'reject']);
+  const reject = audit.at(-1)!;
+  assert.equal((reject.details as { comment: string }).comment, 'f1 too low');
+  assert.ok((reject.details as { shown: { metrics: { accuracy: number } } }).shown.metrics.accuracy > 0, 'the rejection keeps what the approver was shown');
 });
 
 test('nobody deciding before approval.timeout rejects the pipeline with reason approval_timeout', async () => {
