@@ -86,6 +86,15 @@ async function listByModel() {
   return rows;
 }
 
+test("training progress (the train activity's heartbeat, encrypted too) still shows through the API", async () => {
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: 'weather-progress', training: { epochs: 2000, hiddenUnits: [16] } }) });
+  assert.equal(started.status, 202);
+  const midway = await t.waitFor(started.body.id, (p) => p.stage === 'train' && p.training?.epoch >= 1);
+  assert.equal(midway.training.epochs, 2000);
+  assert.equal((await t.api('POST', `/v1/pipelines/${started.body.id}/cancel`)).status, 202);
+  await t.waitFor(started.body.id, (p) => p.status === 'cancelled');
+});
+
 test('/codec/decode turns a payload from the raw history back into its JSON; /codec/encode seals one', async () => {
   const [input] = encryptedPayloads(rawHistory(t.temporalAddress, pipelineId)); // the workflow's input: the pipeline spec
   const approver = await t.createKey('ava (approver)', 'approver');
