@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { DURATION_MESSAGE, DURATION_PATTERN, msOf } from './common/durations';
@@ -29,6 +30,46 @@ const sqlSources = z.string().default('').transform((value, ctx) => {
     } else sources[name] = url;
   }
   return sources;
+});
+
+/** the name of a payload encryption key: it is written, in plain, into every payload encrypted under it */
+const CODEC_KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const DEFAULT_CODEC_KEY_ID = 'default';
+const CODEC_KEY_MESSAGE = 'must be base64 of exactly 32 bytes (make one with `openssl rand -base64 32`)';
+
+/** base64 text -> the 32 bytes of an AES-256 key, or null; the text itself never reaches a message */
+function codecKeyBytes(text: string): Buffer | null {
+  const t = text.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t) || t.length % 4 !== 0) return null;
+  const bytes = Buffer.from(t, 'base64');
+  return bytes.length === 32 ? bytes : null;
+}
+
+/** PERENNIAL_CODEC_KEY: absent or empty is off; else base64 of 32 bytes */
+const codecKey = z.string().optional().transform((value, ctx) => {
+  if (!value?.trim()) return undefined;
+  const bytes = codecKeyBytes(value);
+  if (!bytes) ctx.addIssue({ code: 'custom', message: CODEC_KEY_MESSAGE });
+  return bytes ?? undefined;
+});
+
+/** `id=base64,id2=base64`: keys no longer used to encrypt, kept to read what was encrypted under them */
+const codecOldKeys = z.string().default('').transform((value, ctx) => {
+  const keys = new Map<string, Buffer>();
+  value.split(',').map((e) => e.trim()).filter(Boolean).forEach((entry, i) => {
+    const eq = entry.indexOf('=');
+    const id = eq > 0 ? entry.slice(0, eq).trim() : '';
+    // a bare key ends in '=': its text must not come back as an "id" in the message
+    if (!CODEC_KEY_ID_PATTERN.test(id) || !entry.slice(eq + 1).trim()) {
+      ctx.addIssue({ code: 'custom', message: `each entry is id=base64; ids match ${CODEC_KEY_ID_PATTERN.source} (entry ${i + 1})` });
+      return;
+    }
+    const bytes = codecKeyBytes(entry.slice(eq + 1));
+    if (!bytes) ctx.addIssue({ code: 'custom', message: `${id}: ${CODEC_KEY_MESSAGE}` });
+    else if (keys.has(id)) ctx.addIssue({ code: 'custom', message: `${id} is named twice` });
+    else keys.set(id, bytes);
+  });
+  return keys;
 });
 
 const EnvSchema = z.object({
@@ -72,7 +113,26 @@ const EnvSchema = z.object({
   PERENNIAL_PREDICTION_RETENTION: duration.default('180d'),
   PERENNIAL_PREDICT_MAX_COST: z.coerce.number().min(1e4).default(2e9),
   PERENNIAL_PREDICTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
+  PERENNIAL_CODEC_KEY: codecKey,
+  PERENNIAL_CODEC_KEY_ID: z.string().trim().regex(CODEC_KEY_ID_PATTERN, `must match ${CODEC_KEY_ID_PATTERN.source}`).optional().or(z.literal('')),
+  PERENNIAL_CODEC_OLD_KEYS: codecOldKeys,
+}).superRefine((e, ctx) => {
+  const keyId = e.PERENNIAL_CODEC_KEY_ID || DEFAULT_CODEC_KEY_ID;
+  if (e.PERENNIAL_CODEC_KEY && e.PERENNIAL_CODEC_OLD_KEYS.has(keyId)) {
+    ctx.addIssue({ code: 'custom', path: ['PERENNIAL_CODEC_OLD_KEYS'], message: `${keyId} is the current key's id (PERENNIAL_CODEC_KEY_ID): give a new key a new id` });
+  }
 });
+
+/**
+ * Payload encryption keys. KeyObjects, so that printing or serialising a config never shows a key's
+ * bytes (`JSON.stringify` of one is `{}`).
+ */
+export interface CodecKeys {
+  /** the key every new payload is encrypted under; absent: decode only (encryption being turned off) */
+  current?: { id: string; key: KeyObject };
+  /** every key a payload may name, the current one included */
+  readable: Map<string, KeyObject>;
+}
 
 export interface Config {
   port: number;
@@ -142,6 +202,8 @@ export interface Config {
     /** bytes (estimated from the rows' features) held likewise */
     maxBytes: number;
   };
+  /** payload encryption (platform/codec.ts); absent: Temporal stores payloads as they are */
+  codec?: CodecKeys;
 }
 
 export class ConfigError extends Error {}
@@ -196,5 +258,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.PERENNIAL_LOG_LEVEL,
     predictMaxCost: e.PERENNIAL_PREDICT_MAX_COST,
     predictionLog: { sampleRate: e.PERENNIAL_PREDICTION_SAMPLE_RATE, capacity: e.PERENNIAL_PREDICTION_LOG_CAPACITY, maxBytes: e.PERENNIAL_PREDICTION_LOG_MAX_BYTES },
+    codec: codecKeysOf(e.PERENNIAL_CODEC_KEY, e.PERENNIAL_CODEC_KEY_ID || DEFAULT_CODEC_KEY_ID, e.PERENNIAL_CODEC_OLD_KEYS),
   };
+}
+
+/** The keys, when any is set: the current one (encrypts and reads) and old ones (read only). */
+function codecKeysOf(key: Buffer | undefined, keyId: string, oldKeys: Map<string, Buffer>): CodecKeys | undefined {
+  if (!key && !oldKeys.size) return undefined;
+  const readable = new Map([...oldKeys].map(([id, bytes]) => [id, createSecretKey(bytes)]));
+  const current = key ? { id: keyId, key: createSecretKey(key) } : undefined;
+  if (current) readable.set(current.id, current.key);
+  for (const bytes of [key, ...oldKeys.values()]) bytes?.fill(0);
+  return { current, readable };
 }

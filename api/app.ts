@@ -7,6 +7,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Readable } from 'node:stream';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
@@ -21,6 +22,7 @@ import { createMetrics, type Metrics } from './metrics';
 import { createPipelineService } from './pipelines';
 import { newRouter } from './router';
 import { apiKeyRoutes } from './routes/api-keys';
+import { CODEC_PATH, codecGate, codecRoutes } from './routes/codec';
 import { datasetRoutes, UPLOAD_PATH } from './routes/datasets';
 import { feedbackRoutes } from './routes/feedback';
 import { modelRoutes } from './routes/models';
@@ -49,6 +51,8 @@ export interface AppDeps {
   workersRunning?: () => boolean;
   /** how long a looked-up API key is trusted before it is read again (default 5 s) */
   keyCacheMs?: number;
+  /** payload encryption (platform/codec.ts): the Temporal UI's remote codec at /codec; absent: 404 there */
+  codec?: PayloadCodec;
 }
 
 /** Whether Temporal and the database each answer within 3 s: booleans only, no error text or address. */
@@ -82,7 +86,7 @@ function drained(body: Readable, maxBytes: number): Promise<boolean> {
 }
 
 export function createApp({
-  config, database, client, server, metrics = createMetrics(), keyCacheMs, artifacts = new LocalArtifactStore(config.artifactsDir), workersRunning,
+  config, database, client, server, metrics = createMetrics(), keyCacheMs, artifacts = new LocalArtifactStore(config.artifactsDir), workersRunning, codec,
 }: AppDeps) {
   const { db } = database;
   const app = newRouter();
@@ -110,6 +114,10 @@ export function createApp({
   const keyCache = createKeyCache(keyCacheMs);
   app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
   app.use('/v1/*', rateLimit(config.rateLimit));
+  // the Temporal UI's remote codec: 404 when encryption is off, CORS (a preflight needs no token), then a key as for /v1
+  app.use(`${CODEC_PATH}/*`, codecGate(codec, config));
+  app.use(`${CODEC_PATH}/*`, authenticate(db, config.adminToken, keyCache));
+  app.use(`${CODEC_PATH}/*`, rateLimit(config.rateLimit));
   // (an upload is a file, not a request to parse: it streams to disk whatever its content type)
   app.use('*', (c, next) => (ownLimit(c) ? next() : checkJsonBody(c, next)));
   addPredictRoute(app, server, config.maxBodyBytes, tooLarge);
@@ -132,7 +140,8 @@ export function createApp({
     .route('/v1/datasets', datasetRoutes({ db, artifacts, config }))
     .route('/v1/schedules', scheduleRoutes(createScheduleService({ client, db, config })))
     .route('/v1/api-keys', apiKeyRoutes(db, keyCache))
-    .route('/v1/webhooks', webhookRoutes(db, config.webhooks));
+    .route('/v1/webhooks', webhookRoutes(db, config.webhooks))
+    .route(CODEC_PATH, codecRoutes(codec));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

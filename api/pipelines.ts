@@ -5,7 +5,8 @@
 import {
   WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Principal } from '../common/domain';
 import { ErrorTypes, workflowIds, WORKFLOW_TYPES } from '../common/names';
@@ -39,12 +40,13 @@ export interface PipelineServiceDeps {
 /** What the train activity heartbeats that a person may see (its checkpoint key stays inside). */
 const TrainHeartbeat = TrainingStatusSchema.pick({ epoch: true, epochs: true, loss: true, valLoss: true, resumedFromEpoch: true });
 
-/** Live training progress: the train activity's last heartbeat, as Temporal holds it. */
-function trainingProgress(description: WorkflowExecutionDescription): TrainingStatus | null {
+/** Live training progress: the train activity's last heartbeat, as Temporal holds it (encrypted, with a codec: decoded here). */
+async function trainingProgress(client: Client, description: WorkflowExecutionDescription): Promise<TrainingStatus | null> {
   const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
-  const payload = pending?.heartbeatDetails?.payloads?.[0];
-  if (!payload) return null;
-  const heartbeat = TrainHeartbeat.safeParse(defaultPayloadConverter.fromPayload(payload));
+  const payloads = pending?.heartbeatDetails?.payloads;
+  if (!payloads?.length) return null;
+  const details = await decodeFromPayloadsAtIndex(client.workflow.options.loadedDataConverter, 0, payloads).catch(() => null);
+  const heartbeat = TrainHeartbeat.safeParse(details);
   if (!heartbeat.success) return null;
   return {
     ...heartbeat.data, backend: null, trainSeconds: null, ...(pending?.attempt && pending.attempt > 1 ? { attempt: pending.attempt } : {}),
@@ -145,7 +147,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     let status: PipelineStatus;
     if (description.status.name === 'RUNNING') {
       status = await handle.query(statusQuery);
-      if (status.stage === 'train') status = { ...status, training: trainingProgress(description) ?? status.training };
+      if (status.stage === 'train') status = { ...status, training: await trainingProgress(client, description) ?? status.training };
       if (status.stage === 'canary' && status.modelVersion !== null) {
         // the rollout runs as a child workflow: ask it where it stands
         const canary = await canaryHandle(status.model, status.modelVersion).query(canaryStatusQuery).catch(() => null);

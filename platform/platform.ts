@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { Gauge } from 'prom-client';
 import { LocalArtifactStore } from '../db/artifacts';
+import { dataConverterOf, payloadCodecOf } from './codec';
 import { ensureSearchAttributes } from './search-attributes';
 import { temporalConnectOptions } from './temporal';
 import { createApp } from '../api/app';
@@ -92,7 +93,10 @@ export async function startPlatform(config: Config, opts: {
 
   const { address, tls, apiKey, metadata } = temporalConnectOptions(opts.temporalAddress);
   const connection = await Connection.connect({ address, tls, apiKey, metadata });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // with PERENNIAL_CODEC_KEY every payload the client and both workers send Temporal is ciphertext
+  const codec = payloadCodecOf(config);
+  const dataConverter = dataConverterOf(codec);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   await ensureSearchAttributes(connection, config.temporal.namespace);
 
   const workers: Worker[] = [];
@@ -103,7 +107,7 @@ export async function startPlatform(config: Config, opts: {
   if (parts.orchestration) {
     const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
     workers.push(await Worker.create({
-      connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration,
+      connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration, dataConverter,
       plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, sources: sourcePolicyOf(config),
         client, queues: { ...config.taskQueues, heartbeatTimeout: config.heartbeatTimeout }, webhooks: config.webhooks })],
       shutdownGraceTime: '10s',
@@ -113,7 +117,7 @@ export async function startPlatform(config: Config, opts: {
     const backend = await loadBackend(config.tfBackend);
     log(`training worker: TensorFlow.js backend ${backend.name} on ${backend.device}, ${config.trainingSlots} slot(s)`);
     workers.push(await Worker.create({
-      connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.training,
+      connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.training, dataConverter,
       plugins: [new PerennialPlugin({ role: 'training', artifacts, backend: config.tfBackend })],
       maxConcurrentActivityTaskExecutions: config.trainingSlots,
       shutdownGraceTime: '30s',
@@ -167,7 +171,7 @@ export async function startPlatform(config: Config, opts: {
     });
     await modelServer.start();
     const app = createApp({
-      config, database: database!, client, server: modelServer, metrics,
+      config, database: database!, client, server: modelServer, metrics, codec,
       workersRunning: workers.length ? () => workerFailure === undefined : undefined,
     });
     await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@
  * Ctrl-C drains the workers and stops everything; the next `npm start` resumes what was in flight.
  */
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config } from '../config';
 import { openDatabase } from '../db/client';
 import { loadBackend } from '../ml/backend';
 import { startPlatform } from '../platform/platform';
@@ -16,6 +16,8 @@ import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 
 
 const say = (msg: string) => console.log(`[perennial] ${msg}`);
+/** where a browser on this machine reaches the API `npm start` is about to run */
+const localApiUrl = (config: Config) => `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
 
 async function main() {
   const env = { ...process.env };
@@ -48,6 +50,8 @@ async function main() {
     devServer = await startTemporalDevServer({
       cli, dbFile: path.join(config.dataDir, 'temporal.db'), port: config.temporal.devPort, uiPort: config.temporal.uiPort,
       namespace: config.temporal.namespace, logFile: path.join(config.dataDir, 'temporal.log'),
+      // encrypted payloads: the Web UI asks the API's remote codec to show them (an approver key needed)
+      uiCodecEndpoint: config.codec ? `${localApiUrl(config)}/codec` : undefined,
     });
     temporalAddress = devServer.address;
   }
@@ -68,7 +72,8 @@ async function main() {
   Temporal UI  ${config.temporal.uiUrl}
   Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})
   Database     ${platform.database?.kind === 'pglite' ? `PGlite in ${path.relative(process.cwd(), config.dataDir)}/pglite` : 'PostgreSQL (DATABASE_URL)'}
-  Admin token  ${tokenLine}
+  Admin token  ${tokenLine}${config.codec ? `
+  Payloads     encrypted in Temporal (${config.codec.current ? `key id ${config.codec.current.id}` : 'decode only'}); the UI decodes them through ${platform.apiUrl}/codec` : ''}
 
   Try:  curl -H "Authorization: Bearer ${tokenForCurl}" ${platform.apiUrl}/v1/models
   Ctrl-C stops everything; workflows in flight resume at the next npm start.

@@ -39,6 +39,8 @@ export async function startTemporalDevServer(opts: {
    * long-lived workflow turns to make Temporal suggest continue-as-new after a few events.
    */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** the remote codec the Web UI calls to show encrypted payloads (`<api>/codec`), when payload encryption is on */
+  uiCodecEndpoint?: string;
 }): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
@@ -48,6 +50,7 @@ export async function startTemporalDevServer(opts: {
   }
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? 8233));
+  if (opts.uiCodecEndpoint && !opts.headless) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   // Lets a test hold a workflow's history long enough to replay it, and keeps updates snappy.

@@ -46,3 +46,34 @@ test('a bad SQL source entry names the entry, never its URL', () => {
   });
   assert.throws(() => loadConfig({ PERENNIAL_SQL_SOURCES: 'dw=mysql://u:Secr3t@h/db' }), (err: Error) => /dw: a postgres:\/\/ URL/.test(err.message) && !/Secr3t/.test(err.message));
 });
+
+test('payload encryption: off by default; a key must be base64 of 32 bytes, and no message shows it', () => {
+  assert.equal(loadConfig({}).codec, undefined);
+  const key = Buffer.alloc(32, 9).toString('base64');
+  const on = loadConfig({ PERENNIAL_CODEC_KEY: key });
+  assert.equal(on.codec?.current?.id, 'default');
+  assert.equal(on.codec?.current?.key.export().toString('base64'), key);
+  assert.equal(JSON.stringify(on.codec).includes(key), false, 'a printed config shows no key');
+
+  const rotated = loadConfig({ PERENNIAL_CODEC_KEY: key, PERENNIAL_CODEC_KEY_ID: 'k2', PERENNIAL_CODEC_OLD_KEYS: `k1=${Buffer.alloc(32, 1).toString('base64')}` });
+  assert.deepEqual([...rotated.codec!.readable.keys()].sort(), ['k1', 'k2']);
+
+  const short = Buffer.alloc(16, 3).toString('base64');
+  const secretish = 'this-is-my-password-not-base64!!';
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PERENNIAL_CODEC_KEY: short }, /PERENNIAL_CODEC_KEY: must be base64 of exactly 32 bytes/],
+    [{ PERENNIAL_CODEC_KEY: secretish }, /PERENNIAL_CODEC_KEY: must be base64 of exactly 32 bytes/],
+    [{ PERENNIAL_CODEC_KEY: key, PERENNIAL_CODEC_KEY_ID: 'a b' }, /PERENNIAL_CODEC_KEY_ID/],
+    [{ PERENNIAL_CODEC_KEY: key, PERENNIAL_CODEC_OLD_KEYS: `k1=${short}` }, /PERENNIAL_CODEC_OLD_KEYS: k1: must be base64 of exactly 32 bytes/],
+    [{ PERENNIAL_CODEC_KEY: key, PERENNIAL_CODEC_OLD_KEYS: key }, /PERENNIAL_CODEC_OLD_KEYS: each entry is id=base64/],
+    [{ PERENNIAL_CODEC_KEY: key, PERENNIAL_CODEC_OLD_KEYS: `default=${key}` }, /default is the current key's id/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, message);
+      for (const secret of [key, short, secretish]) assert.ok(!err.message.includes(secret), 'the key is never in the message');
+      return true;
+    });
+  }
+});
