@@ -11,6 +11,7 @@
  * set stays readable. Search attributes are not payloads under codecs: they stay plain.
  * Node-only (node:crypto): never imported by workflows/ or common/.
  */
+import { fileURLToPath } from 'node:url';
 import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
 import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -84,7 +85,10 @@ export function payloadCodecOf(config: Pick<Config, 'codec'>): PayloadCodec | un
   return config.codec ? new EncryptionCodec(config.codec) : undefined;
 }
 
-/** The `dataConverter` option for a Client or Worker.create: the codec when there is one. */
+/** platform/encrypted-failures.ts: error messages and stack traces as payloads, so the codec encrypts them */
+export const ENCRYPTED_FAILURES_PATH = fileURLToPath(new URL('./encrypted-failures.ts', import.meta.url));
+
+/** The `dataConverter` option for a Client or Worker.create: the codec, and failures it can encrypt, when there is one. */
 export function dataConverterOf(codec: PayloadCodec | undefined) {
-  return codec ? { payloadCodecs: [codec] } : undefined;
+  return codec ? { payloadCodecs: [codec], failureConverterPath: ENCRYPTED_FAILURES_PATH } : undefined;
 }

@@ -105,7 +105,10 @@ export async function startPlatform(config: Config, opts: {
     nativeConnection = await NativeConnection.connect({ address, tls, apiKey, metadata });
   }
   if (parts.orchestration) {
-    const workflowBundlePath = opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
+    // encrypted failures are bundled into the workflow code: a bundle built without them is not used then
+    const workflowBundlePath = dataConverter
+      ? await cachedWorkflowBundle(config.dataDir, { failureConverterPath: dataConverter.failureConverterPath })
+      : opts.workflowBundlePath ?? await cachedWorkflowBundle(config.dataDir);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.orchestration, dataConverter,
       plugins: [new PerennialPlugin({ role: 'orchestration', db: database!.db, artifacts, codeVersion: codeVersion(), workflowBundlePath, sources: sourcePolicyOf(config),

@@ -10,6 +10,7 @@ import { openDatabase } from '../db/client';
 import { loadBackend } from '../ml/backend';
 import { startPlatform } from '../platform/platform';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
+import { dataConverterOf, payloadCodecOf } from '../platform/codec';
 import { maskToken, readOrCreateAdminToken } from './admin-token-file';
 import { resolveTemporalCli, TemporalCliNotFound } from './temporal-cli';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
@@ -37,7 +38,7 @@ async function main() {
 
   // while Temporal starts: webpack the workflows (or find them cached), open and migrate the
   // database, and load the TensorFlow.js backend
-  const bundle = cachedWorkflowBundle(config.dataDir);
+  const bundle = cachedWorkflowBundle(config.dataDir, { failureConverterPath: dataConverterOf(payloadCodecOf(config))?.failureConverterPath });
   const database = openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite') })
     .then(async (db) => { await db.migrate(); return db; });
   const backend = loadBackend(config.tfBackend);

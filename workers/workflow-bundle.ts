@@ -28,10 +28,15 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-export async function cachedWorkflowBundle(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'cache', `workflow-bundle-${sourceHash()}.js`);
+/**
+ * The bundle's path; `failureConverterPath` (the encrypted-failures converter, when payloads are
+ * encrypted) is bundled in, and a bundle with one is kept apart from a bundle without.
+ */
+export async function cachedWorkflowBundle(dataDir: string, opts: { failureConverterPath?: string } = {}): Promise<string> {
+  const variant = opts.failureConverterPath ? `-${crypto.createHash('sha256').update(fs.readFileSync(opts.failureConverterPath)).digest('hex').slice(0, 8)}` : '';
+  const file = path.join(dataDir, 'cache', `workflow-bundle-${sourceHash()}${variant}.js`);
   if (fs.existsSync(file)) return file;
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet, failureConverterPath: opts.failureConverterPath });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, code);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { resolveTemporalCli } from '../../scripts/temporal-cli';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
@@ -45,6 +47,19 @@ function encryptedPayloads(json: string): { metadata: Record<string, string>; da
   JSON.parse(json, (_k, v) => { if (v?.metadata?.encoding === b64('binary/encrypted')) found.push(v); return v; });
   return found;
 }
+
+test('an error that names a file is encrypted in the history too; the API still shows it in full', async () => {
+  const file = path.join(t.importDir, 'secret-sensor-readings.csv');
+  fs.writeFileSync(file, '');
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ dataset: { uri: file }, approval: { required: false } }) });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  const ended = await t.waitFor(started.body.id, (p) => p.status !== 'running');
+  assert.equal(ended.status, 'rejected');
+  assert.match(ended.validation.anomalies[0].message, /secret-sensor-readings\.csv/, 'the API decodes the failure');
+  const text = readableText(rawHistory(t.temporalAddress, started.body.id));
+  assert.ok(text.includes('ingestDataset'), 'the CLI read the history');
+  assert.ok(!text.includes('secret-sensor-readings'), 'the failure message is ciphertext in the history');
+});
 
 const decode = (body: unknown, token?: string | null, headers?: Record<string, string>) => t.api('POST', '/codec/decode', { body, token, headers });
 
