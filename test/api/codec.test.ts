@@ -9,6 +9,8 @@ import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers
 
 const UI_ORIGIN = 'http://temporal-ui.example:8233';
 const KEY_ID = 'e2e-2026';
+/** a model of this file's own: workflow ids such as monitor-<model> are shared by every test file on the one Temporal server */
+const MODEL = 'sealed-weather';
 const SECRETS = ['seattle-weather.csv', 'temp_max', 'precipitation'];
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
@@ -19,8 +21,8 @@ before(async () => {
   t = await startTestPlatform({
     PERENNIAL_CODEC_KEY: crypto.randomBytes(32).toString('base64'), PERENNIAL_CODEC_KEY_ID: KEY_ID, PERENNIAL_TEMPORAL_UI_URL: UI_ORIGIN,
   });
-  await t.allowUnapproved('weather');
-  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ approval: { required: false } }) });
+  await t.allowUnapproved(MODEL);
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: MODEL, approval: { required: false } }) });
   assert.equal(started.status, 202, JSON.stringify(started.body));
   pipelineId = started.body.id;
   await t.waitFor(pipelineId, (p) => p.status !== 'running');
@@ -51,7 +53,7 @@ function encryptedPayloads(json: string): { metadata: Record<string, string>; da
 test('an error that names a file is encrypted in the history too; the API still shows it in full', async () => {
   const file = path.join(t.importDir, 'secret-sensor-readings.csv');
   fs.writeFileSync(file, '');
-  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ dataset: { uri: file }, approval: { required: false } }) });
+  const started = await t.api('POST', '/v1/pipelines', { body: weatherRequest({ model: MODEL, dataset: { uri: file }, approval: { required: false } }) });
   assert.equal(started.status, 202, JSON.stringify(started.body));
   const ended = await t.waitFor(started.body.id, (p) => p.status !== 'running');
   assert.equal(ended.status, 'rejected');
@@ -70,12 +72,12 @@ test('with a key, the history Temporal stores has no dataset path or feature nam
   assert.equal(view.body.dataset.rows, 1461);
   assert.ok(view.body.metrics.accuracy > 0.4);
   assert.deepEqual(view.body.stages.map((s: { name: string }) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'servability', 'promote']);
-  const model = await t.api('GET', '/v1/models/weather');
+  const model = await t.api('GET', `/v1/models/${MODEL}`);
   assert.ok(model.body.versions[0].features.includes('temp_max'), JSON.stringify(model.body.versions[0].features));
 
-  for (const workflowId of [pipelineId, 'monitor-weather']) {
+  for (const workflowId of [pipelineId, `monitor-${MODEL}`]) {
     const raw = rawHistory(t.temporalAddress, workflowId);
-    assert.ok(raw.includes(pipelineId.slice(0, 16)) || workflowId === 'monitor-weather', 'the CLI read the history');
+    assert.ok(raw.includes(pipelineId.slice(0, 16)) || workflowId === `monitor-${MODEL}`, 'the CLI read the history');
     const text = readableText(raw);
     for (const secret of SECRETS) assert.ok(!text.includes(secret), `${workflowId}'s raw history shows ${secret}`);
     const payloads = encryptedPayloads(raw);
@@ -91,13 +93,13 @@ test('with a key, the history Temporal stores has no dataset path or feature nam
     if (!found.length) await new Promise((r) => setTimeout(r, 250));
   }
   assert.equal(found.length, 1);
-  assert.deepEqual(found[0].searchAttributes.ModelName, ['weather']);
+  assert.deepEqual(found[0].searchAttributes.ModelName, [MODEL]);
   assert.deepEqual(found[0].searchAttributes.PipelineStage, ['done']);
 });
 
 async function listByModel() {
   const rows = [];
-  for await (const wf of t.platform.client.workflow.list({ query: `WorkflowId = "${pipelineId}" AND ModelName = "weather" AND PipelineStage = "done"` })) rows.push(wf);
+  for await (const wf of t.platform.client.workflow.list({ query: `WorkflowId = "${pipelineId}" AND ModelName = "${MODEL}" AND PipelineStage = "done"` })) rows.push(wf);
   return rows;
 }
 

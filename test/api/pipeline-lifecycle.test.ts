@@ -55,8 +55,8 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
   const list = await expectJson(asOperator.v1.models.$get(), 200);
   assert.deepEqual(list.items.map((m) => [m.name, m.productionVersion]), [['weather', 1]]);
 
-  const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id));
-  assert.deepEqual(audit.map((e) => e.action).sort(), ['approve', 'promote']);
+  const audit = await t.database.db.select().from(auditEvents).where(eq(auditEvents.pipelineId, started.body.id)).orderBy(auditEvents.id);
+  assert.deepEqual(audit.map((e) => e.action), ['pipeline.start', 'approval.request', 'approve', 'promote']);
 
   if (process.env.RECORD_HISTORY) {
     const history = await t.platform.client.workflow.getHandle(started.body.id).fetchHistory();

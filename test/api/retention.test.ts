@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { eq, inArray } from 'drizzle-orm';
 import { auditEvents, feedback, predictions } from '../../db/schema';
-import { PRUNE_WORKFLOW, RETENTION_SCHEDULE_ID } from '../../workflows/retention';
+import { PRUNE_WORKFLOW, retentionScheduleId } from '../../workflows/retention';
 import { loadConfig } from '../../config';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform';
 
@@ -22,7 +22,7 @@ const row = (id: string, ageDays: number) => ({
 });
 
 test('the platform keeps a Temporal Schedule that prunes the prediction log every 6 hours', async () => {
-  const d = await t.platform.client.schedule.getHandle(RETENTION_SCHEDULE_ID).describe();
+  const d = await t.platform.client.schedule.getHandle(retentionScheduleId(t.config.taskQueues.orchestration)).describe();
   assert.equal(d.action.type, 'startWorkflow');
   assert.equal(d.action.workflowType, PRUNE_WORKFLOW);
   assert.equal(d.spec.intervals?.[0]?.every, 6 * 60 * 60 * 1000);
