@@ -19,7 +19,7 @@ export async function ensureRetentionSchedule(client: Client, taskQueue: string,
       spec: { intervals: [{ every: RETENTION_INTERVAL }] },
       action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
-      memo: { purpose: 'prunes predictions older than PERENNIAL_PREDICTION_RETENTION; the audit log is never pruned' },
+      // no memo: a schedule list decodes every memo in the namespace, and one this installation's codec cannot read would break it
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { resolveTemporalCli } from '../../scripts/temporal-cli';
+import { retentionScheduleId } from '../../workflows/retention';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 const UI_ORIGIN = 'http://temporal-ui.example:8233';
@@ -27,7 +28,11 @@ before(async () => {
   pipelineId = started.body.id;
   await t.waitFor(pipelineId, (p) => p.status !== 'running');
 });
-after(async () => { await t?.stop(); });
+after(async () => {
+  // every test file shares one Temporal server: leave no encrypted schedule for a platform without the key to list
+  await t?.platform.client.schedule.getHandle(retentionScheduleId(t.config.taskQueues.orchestration)).delete().catch(() => {});
+  await t?.stop();
+});
 
 /** A workflow's history as Temporal stores it, read by the Temporal CLI, which has no codec. */
 function rawHistory(address: string, workflowId: string): string {
