@@ -95,6 +95,7 @@ const EnvSchema = z.object({
   PERENNIAL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   PERENNIAL_HEARTBEAT_TIMEOUT: duration.default('2m'),
   PERENNIAL_SOURCE_TIMEOUT: duration.default('60s'),
+  PERENNIAL_SESSION_TTL: duration.default('8h'),
   PERENNIAL_IMPORT_ROOTS: z.string().default('datasets:node_modules/vega-datasets/data'),
   PERENNIAL_ALLOW_PRIVATE_SOURCES: flag,
   PERENNIAL_MIGRATE_ON_START: z.enum(['true', 'false', '1', '0', '']).default('true').transform((v) => v !== 'false' && v !== '0'),
@@ -171,6 +172,8 @@ export interface Config {
   heartbeatTimeout: string;
   /** how long an http(s) dataset source may take to answer, in ms */
   sourceTimeoutMs: number;
+  /** how long a console sign-in lasts */
+  sessionTtlMs: number;
   /** where a dataset may come from, and how much of it (activities/source-policy.ts applies these) */
   sources: {
     /** absolute, resolved against the working directory; empty: no local files */
@@ -242,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: { allowPrivateAddresses: e.PERENNIAL_ALLOW_PRIVATE_WEBHOOKS },
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
+    sessionTtlMs: msOf(e.PERENNIAL_SESSION_TTL),
     canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),
     datasetRetentionMs: msOf(e.PERENNIAL_DATASET_RETENTION),
     predictionRetention: e.PERENNIAL_PREDICTION_RETENTION,

@@ -13,7 +13,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
 import { LocalArtifactStore, type ArtifactStore } from '../db/artifacts';
 import type { Database } from '../db/client';
-import { authenticate, createKeyCache, requireBearer } from './auth';
+import { authenticate, CONSOLE_PRINCIPAL, createKeyCache, requireBearer } from './auth';
 import { rateLimit } from './rate-limit';
 import { forLog } from '../common/text';
 import { ApiError, errorBody, handleError } from './errors';
@@ -36,6 +36,7 @@ import { auditRoutes, versionHistoryRoutes } from './routes/audit';
 import { createMonitoringService } from './monitoring';
 import { addPredictRoute } from './routes/predict';
 import { webhookRoutes } from './routes/webhooks';
+import { CONSOLE_PATH, consoleRoutes } from '../console/app';
 import type { ModelServer } from './serving';
 
 export interface AppDeps {
@@ -119,7 +120,9 @@ export function createApp({
   app.use(`${CODEC_PATH}/*`, authenticate(db, config.adminToken, keyCache));
   app.use(`${CODEC_PATH}/*`, rateLimit(config.rateLimit));
   // (an upload is a file, not a request to parse: it streams to disk whatever its content type)
-  app.use('*', (c, next) => (ownLimit(c) ? next() : checkJsonBody(c, next)));
+  // the console posts HTML forms (and serves its pages): it checks its own bodies
+  const isConsole = (path: string) => path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
+  app.use('*', (c, next) => (ownLimit(c) || isConsole(c.req.path) ? next() : checkJsonBody(c, next)));
   addPredictRoute(app, server, config.maxBodyBytes, tooLarge);
 
   const monitoring = createMonitoringService({ client, db, artifacts, config, flushPredictionLog: server.flushPredictionLog });
@@ -142,6 +145,12 @@ export function createApp({
     .route('/v1/api-keys', apiKeyRoutes(db, keyCache))
     .route('/v1/webhooks', webhookRoutes(db, config.webhooks))
     .route(CODEC_PATH, codecRoutes(codec));
+
+  // the console: a client of the routes above, in-process, as the signed-in person
+  app.get('/', (c) => c.redirect(CONSOLE_PATH, 302));
+  app.route(CONSOLE_PATH, consoleRoutes({
+    db, config, call: (path, init, who) => Promise.resolve(app.request(path, init, { [CONSOLE_PRINCIPAL]: who })),
+  }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -54,10 +54,37 @@ export function createKeyCache(ttlMs = KEY_CACHE_MS, { staleMaxMs = KEY_STALE_MA
 }
 export type KeyCache = ReturnType<typeof createKeyCache>;
 
+/**
+ * The principal of a request the console makes in-process (`app.request(path, init, { [CONSOLE_PRINCIPAL]: p })`):
+ * it travels in the request's environment, which nothing arriving over HTTP can set.
+ */
+export const CONSOLE_PRINCIPAL = Symbol('perennial.console.principal');
+
+/** The active key with this id as a principal (a console session names its key), or undefined when revoked or unknown. */
+export async function principalOfKey(db: Db, keyId: string, adminToken?: string): Promise<Principal | undefined> {
+  if (keyId === BOOTSTRAP_ADMIN.keyId) return adminToken ? BOOTSTRAP_ADMIN : undefined;
+  const [k] = await db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role, owner: apiKeys.owner, mintedBy: apiKeys.createdByOwner, groups: apiKeys.groups })
+    .from(apiKeys).where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
+  return k ? { keyId: k.id, name: k.name, role: k.role, owner: k.owner, mintedBy: k.mintedBy, groups: k.groups } : undefined;
+}
+
+/** The active key a token belongs to (the console's sign-in), or undefined. */
+export async function principalOfToken(db: Db, token: string, adminToken?: string): Promise<Principal | undefined> {
+  const hash = hashToken(token);
+  if (adminToken && crypto.timingSafeEqual(Buffer.from(hash), Buffer.from(hashToken(adminToken)))) return BOOTSTRAP_ADMIN;
+  const [k] = await db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.tokenHash, hash), isNull(apiKeys.revokedAt)));
+  return k ? principalOfKey(db, k.id, adminToken) : undefined;
+}
+
 export function authenticate(db: Db, adminToken?: string, cache: KeyCache = createKeyCache()): MiddlewareHandler<AppEnv> {
   // compared as sha256 digests, in constant time; the admin token's is computed once
   const adminHash = adminToken ? Buffer.from(hashToken(adminToken)) : undefined;
   return async (c, next) => {
+    const fromConsole = (c.env as Record<symbol, Principal | undefined> | undefined)?.[CONSOLE_PRINCIPAL];
+    if (fromConsole) {
+      c.set('principal', fromConsole);
+      return next();
+    }
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new ApiError(401, 'unauthorized', 'Missing bearer token: send "Authorization: Bearer <token>".');

@@ -76,13 +76,13 @@ export async function startPipeline(client: Client, request: PipelineStartReques
 
 /** A pipeline's status before anything has happened: where the workflow starts, and what the API shows of a run that never recorded its end. */
 export function initialStatus(run: {
-  id: string; runId: string; model: string; task?: string | null; approvalRequired: boolean; startedBy?: string | null; startedAt: Date;
+  id: string; runId: string; model: string; task?: string | null; approvalRequired: boolean; startedBy?: string | null; startedByOwner?: string | null; startedAt: Date;
   trigger?: PipelineTrigger | null;
 }): PipelineStatus {
   return {
     id: run.id, runId: run.runId, model: run.model, status: 'running', stage: 'ingest', reason: null, error: null, modelVersion: null,
     task: run.task ?? null, dataset: null, validation: null, training: null, metrics: null, championMetrics: null, gates: null,
     approval: { required: run.approvalRequired, decision: null, by: null, at: null, comment: null, deadline: null },
-    canary: null, stages: [], startedBy: run.startedBy ?? null, trigger: run.trigger ?? null, startedAt: run.startedAt.toISOString(), endedAt: null,
+    canary: null, stages: [], startedBy: run.startedBy ?? null, startedByOwner: run.startedByOwner ?? null, trigger: run.trigger ?? null, startedAt: run.startedAt.toISOString(), endedAt: null,
   };
 }

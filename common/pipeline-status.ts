@@ -132,6 +132,8 @@ export const PipelineStatusSchema = z.object({
   canary: z.union([CanaryStatusSchema, z.object({ skipped: z.string() })]).nullable(),
   stages: z.array(StageRecordSchema),
   startedBy: z.string().nullable(),
+  /** the owner of the key that started it: four-eyes keeps them (with any of their keys) from deciding on it */
+  startedByOwner: z.string().nullable().optional(),
   /** what started it: a person (api), the monitor (drift, performance), a schedule, new data (arrival); null for runs recorded before triggers were */
   trigger: PipelineTriggerSchema.nullable().optional(),
   startedAt: z.string(),

@@ -318,3 +318,15 @@ export const schema = {
 
 /** A prediction as the log keeps it: the label and its probabilities, or the value. */
 export type PredictionOutput = { label: string; probabilities: Record<string, number> } | { value: number };
+
+/**
+ * A person signed in to the console: the cookie holds a random id, stored here only as its sha256;
+ * the session names the API key it acts as (revoking the key ends it) and carries its CSRF token.
+ */
+export const consoleSessions = pgTable('console_sessions', {
+  idHash: text('id_hash').primaryKey(),
+  keyId: text('key_id').notNull(),
+  csrf: text('csrf').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});

@@ -22,7 +22,7 @@ export function trackRun(input: PipelineInput, record: (status: PipelineStatus) 
   const { workflowId, runId } = workflowInfo();
   const status = initialStatus({
     id: workflowId, runId, model: input.spec.model, task: input.spec.task, approvalRequired: input.spec.approval.required,
-    startedBy: input.requestedBy?.name, trigger: input.trigger ?? null, startedAt: new Date(),
+    startedBy: input.requestedBy?.name, startedByOwner: input.requestedBy?.owner ?? null, trigger: input.trigger ?? null, startedAt: new Date(),
   });
   setHandler(statusQuery, () => status);
   upsertSearchAttributes([{ key: ModelNameKey, value: input.spec.model }]);
