@@ -86,6 +86,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return c.redirect(`${url.pathname}${url.search}`, 303);
   };
 
+  /**
+   * after a POST the API refused: back to the page with its message, except a refusal of the person
+   * (403: role, four-eyes), answered as one; only a stale page or a forged form reaches it, since a
+   * person sees no button for what they may not do
+   */
+  const failed = (c: C, to: string, err: unknown) => {
+    if (!(err instanceof ApiAnswer) || err.status === 403) throw err;
+    return back(c, to, err.message, true);
+  };
+
   ui.get('/assets/htmx.min.js', (c) => c.body(HTMX, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' }));
 
   // ---- sign in and out ----
@@ -197,8 +207,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
           : `${p.model} v${p.modelVersion} ${verdict === 'approve' ? 'approved' : 'rejected'}.`;
         return back(c, to, done);
       } catch (err) {
-        if (err instanceof ApiAnswer) return back(c, to, err.message, true);
-        throw err;
+        return failed(c, to, err);
       }
     });
   }
@@ -210,8 +219,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       await c.get('api').post(`${to.replace('/ui', '/v1')}/cancel`);
       return back(c, to, 'Cancelling: the pipeline stops at its next step.');
     } catch (err) {
-      if (err instanceof ApiAnswer) return back(c, to, err.message, true);
-      throw err;
+      return failed(c, to, err);
     }
   });
 
@@ -256,8 +264,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       const m = await c.get('api').post(`/v1/models/${encodeURIComponent(name)}/rollback`, body);
       return back(c, to, `Rolled back: v${m.productionVersion} is in production.`);
     } catch (err) {
-      if (err instanceof ApiAnswer) return back(c, to, err.message, true);
-      throw err;
+      return failed(c, to, err);
     }
   });
 
@@ -272,8 +279,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
           : action === 'check' && r?.minRows !== undefined ? `Too few rows to judge: ${r.rows} of ${r.minRows}.` : done;
         return back(c, to, said);
       } catch (err) {
-        if (err instanceof ApiAnswer) return back(c, to, err.message, true);
-        throw err;
+        return failed(c, to, err);
       }
     });
   }
@@ -290,8 +296,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
         else await c.get('api').post(`/v1/schedules/${id}/${action}`);
         return back(c, '/ui/schedules', `Schedule ${c.req.param('id')}: ${action === 'trigger' ? 'triggered' : `${action}d`}.`);
       } catch (err) {
-        if (err instanceof ApiAnswer) return back(c, '/ui/schedules', err.message, true);
-        throw err;
+        return failed(c, '/ui/schedules', err);
       }
     });
   }

@@ -139,3 +139,23 @@ test('every form carries a CSRF token, and a POST without it or with a wrong one
   await page.getByText('olga (operator)').waitFor();
   await screenshot(page, 'still-signed-in');
 });
+
+test('the audit log shows a page of entries in a table, and "Next page" leads to older ones', { skip: browser.skip }, async (t_) => {
+  // more audited actions than one page holds: keys made by the admin
+  for (let i = 0; i < 55; i++) await t.createKey(`audit-filler-${String(i).padStart(2, '0')}`, 'viewer');
+  const page = await browser.page(t_);
+  await signIn(page, t.url, operator);
+  await page.getByRole('link', { name: 'Audit log', exact: true }).first().click();
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+  const table = page.getByRole('table').first();
+  const firstPage = await table.locator('tbody tr').allInnerTexts();
+  assert.ok(firstPage.length > 1 && firstPage.length < 57, `${firstPage.length} rows on the first page`);
+  assert.match(firstPage[0], /audit-filler-54/, 'newest first');
+  await page.getByRole('link', { name: 'Next page' }).click();
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+  const secondPage = await page.getByRole('table').first().locator('tbody tr').allInnerTexts();
+  assert.ok(secondPage.length >= 1);
+  assert.equal(secondPage.filter((row) => firstPage.includes(row)).length, 0, 'the next page holds other entries');
+  assert.ok(secondPage.some((row) => /audit-filler-00/.test(row)), 'the oldest keys are on the next page');
+  await screenshot(page, 'audit-next-page');
+});
