@@ -158,7 +158,7 @@ export const ApprovalsPage: FC<{ items: Any[]; who: Principal; csrf: string; uiU
   </>
 );
 
-export const PipelinesPage: FC<{ items: Any[]; filter: { model: string; status: string; trigger: string } }> = ({ items, filter }) => (
+export const PipelinesPage: FC<{ items: Any[]; next: string | null; filter: { model: string; status: string; trigger: string } }> = ({ items, next, filter }) => (
   <>
     <h1>Pipelines</h1>
     <form method="get" action="/ui/pipelines" class="row">
@@ -174,6 +174,7 @@ export const PipelinesPage: FC<{ items: Any[]; filter: { model: string; status: 
       <button type="submit">Filter</button>
     </form>
     <PipelineTable items={items} />
+    {next && <p><a href={next}>Next page</a></p>}
   </>
 );
 
