@@ -329,10 +329,30 @@ export const ModelPage: FC<{ model: Any; monitor: Any; drift: Any[]; who: Princi
   );
 };
 
+const KeyValues: FC<{ entries: [string, unknown][] }> = ({ entries }) => (
+  <table><tbody>{entries.map(([k, v]) => (
+    <tr><th>{k}</th><td>{v === null || v === undefined ? '—' : typeof v === 'number' ? metric(k, v) : Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}</td></tr>
+  ))}</tbody></table>
+);
+
 export const VersionPage: FC<{ card: Any; history: Any[] }> = ({ card, history }) => (
   <>
-    <h1>{`${card.model ?? card.name ?? 'Model'} v${card.version}`}</h1>
-    <section class="card"><h2>Model card</h2><pre style="white-space:pre-wrap">{JSON.stringify(card, null, 2)}</pre></section>
+    <h1>{`${card.model} v${card.version}`}</h1>
+    <p><Pill value={card.status} />{` ${card.task} · `}<a href={`/ui/models/${encodeURIComponent(card.model)}`}>all versions</a>
+      {card.lineage?.pipelineId && <>{' · '}<a href={pipelineLink(card.lineage.pipelineId)}>its pipeline</a></>}</p>
+    <div class="grid">
+      <section class="card"><h2>Intended use</h2><p>{card.intendedUse ?? 'Not stated in the pipeline request.'}</p>
+        <h2>Data</h2>
+        <KeyValues entries={[['dataset', card.data.datasetHash], ['source', card.data.source], ['rows', card.data.rows], ['target', card.data.target], ['features', card.data.features]]} />
+      </section>
+      <section class="card"><h2>{`Evaluation on ${card.evaluation.heldOutRows ?? '?'} held-out rows`}</h2>
+        <MetricsTable metrics={card.evaluation.metrics} champion={card.comparisonWithProduction?.productionMetrics ?? null} />
+        {card.fairness && <p class="muted">{`Fairness: ${JSON.stringify(card.fairness).slice(0, 300)}`}</p>}
+      </section>
+    </div>
+    <section class="card"><h2>Parameters</h2><KeyValues entries={Object.entries(card.parameters ?? {})} /></section>
+    <section class="card"><h2>Lineage</h2><KeyValues entries={Object.entries(card.lineage ?? {})} />
+      <p class="muted">As Markdown: <code>{`GET /v1/models/${card.model}/versions/${card.version}/card?format=markdown`}</code></p></section>
     <section class="card"><h2>History</h2>
       <table><thead><tr><th>When</th><th>What</th><th>Who</th></tr></thead>
         <tbody>{history.map((e) => <tr><td><Time iso={e.at} /></td><td>{e.action}</td><td>{e.actor?.name}</td></tr>)}</tbody></table>

@@ -107,6 +107,13 @@ test('an approver approves from the approvals page with a comment; hostile text 
   const shown = await (await get(`/ui/pipelines/${pipelineId}`, alice)).text();
   assert.ok(shown.includes('fine &lt;script&gt;alert(1)&lt;/script&gt;'), 'escaped');
   assert.ok(!shown.includes(EVIL));
+  const card = await (await get('/ui/models/console-http/versions/1', alice)).text();
+  assert.match(card, /<h1>console-http v1<\/h1>/);
+  assert.match(card, /Evaluation on \d+ held-out rows/);
+  assert.match(card, /<td>approve<\/td>/, 'its history lists the approval');
+  const model = await (await get('/ui/models/console-http', alice)).text();
+  assert.match(model, /<svg role="img" aria-label="accuracy across versions"/);
+  assert.equal((await get('/ui/models/no-such-model', alice)).status, 404);
   const headers = (await get(`/ui/pipelines/${pipelineId}`, alice)).headers;
   assert.match(headers.get('content-security-policy')!, /script-src 'self'/);
   assert.equal(headers.get('x-frame-options'), 'DENY');
