@@ -286,6 +286,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const items = (await c.get('api').get('/v1/schedules')).items;
     return page(c, 'Schedules', <SchedulesPage items={items} may={may(c, 'operator')} csrf={c.get('session').csrf} />);
   });
+  ui.post('/schedules', async (c) => {
+    const { id = '', cron = '', model = '', uri = '', target = '' } = await form(c);
+    try {
+      await c.get('api').post('/v1/schedules', { id: id.trim(), cron: cron.trim(), pipeline: { model: model.trim(), dataset: { uri: uri.trim() }, target: target.trim() } });
+      return back(c, '/ui/schedules', `Schedule ${id.trim()} created.`);
+    } catch (err) {
+      if (err instanceof ApiAnswer) return back(c, '/ui/schedules', err.message, true);
+      throw err;
+    }
+  });
   for (const action of ['trigger', 'pause', 'unpause', 'delete'] as const) {
     ui.post(`/schedules/:id/${action}`, async (c) => {
       const id = encodeURIComponent(c.req.param('id'));

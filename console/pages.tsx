@@ -379,6 +379,20 @@ export const SchedulesPage: FC<{ items: Any[]; may: boolean; csrf: string }> = (
         ))}</tbody>
       </table></div>
     )}
+    {may && (
+      <PostForm action="/ui/schedules" csrf={csrf} class="card">
+        <h2>New schedule</h2>
+        <p class="muted">Retrains a model on a cron (UTC) through the same gates, approval and canary as any pipeline.</p>
+        <div class="row">
+          <div><label for="s-id">Schedule id</label><input id="s-id" name="id" required maxlength={63} placeholder="weather-nightly" /></div>
+          <div><label for="s-cron">Cron</label><input id="s-cron" name="cron" required maxlength={100} placeholder="0 3 * * *" /></div>
+          <div><label for="s-model">Model</label><input id="s-model" name="model" required maxlength={63} /></div>
+          <div style="flex:1"><label for="s-uri">Dataset URI</label><input id="s-uri" name="uri" required maxlength={2048} style="width:100%" /></div>
+          <div><label for="s-target">Target column</label><input id="s-target" name="target" required maxlength={256} /></div>
+          <button type="submit" class="primary">Create schedule</button>
+        </div>
+      </PostForm>
+    )}
   </>
 );
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+import { SEATTLE_WEATHER, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
 let operator: string;
@@ -149,4 +149,27 @@ test('a session ends when its time is up', async () => {
   } finally {
     await short.stop();
   }
+});
+
+test('an operator creates, pauses and deletes a schedule from the schedules page; a bad cron comes back as the API\'s sentence', async () => {
+  const olivia = await signIn(operator);
+  const page = await (await get('/ui/schedules', olivia)).text();
+  assert.match(page, /<label for="s-cron">Cron<\/label>/);
+  const csrf = csrfOf(page);
+  const base = { _csrf: csrf, id: 'console-nightly', model: 'console-http', uri: SEATTLE_WEATHER, target: 'weather' };
+  const bad = await post('/ui/schedules', olivia, { ...base, cron: '61 * * * *' });
+  assert.match(new URL(bad.headers.get('location')!, t.url).searchParams.get('error')!, /cron/i);
+  const made = await post('/ui/schedules', olivia, { ...base, cron: '0 3 * * *' });
+  assert.equal(new URL(made.headers.get('location')!, t.url).searchParams.get('done'), 'Schedule console-nightly created.');
+  const listed = await (await get('/ui/schedules', olivia)).text();
+  assert.match(listed, /<td>console-nightly<\/td>/);
+  assert.match(listed, />Run now<\/button>/);
+  assert.equal((await post('/ui/schedules/console-nightly/pause', olivia, { _csrf: csrf })).status, 303);
+  assert.equal((await t.api('GET', '/v1/schedules/console-nightly')).body.paused, true);
+  assert.equal((await post('/ui/schedules/console-nightly/delete', olivia, { _csrf: csrf })).status, 303);
+  assert.equal((await t.api('GET', '/v1/schedules/console-nightly')).status, 404);
+
+  const vera = await signIn(viewer);
+  const asViewer = await (await get('/ui/schedules', vera)).text();
+  assert.ok(!asViewer.includes('Create schedule') && !asViewer.includes('>Run now</button>'));
 });
