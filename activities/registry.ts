@@ -142,6 +142,8 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
     }) {
       const approved = input.decision === 'approved';
       await db.transaction(async (tx) => {
+        await tx.update(pipelineRuns).set({ status: 'running' })
+          .where(and(eq(pipelineRuns.id, input.pipelineId), eq(pipelineRuns.status, 'awaiting_approval')));
         await tx.insert(approvals).values({
           pipelineId: input.pipelineId, modelName: input.model, version: input.version, decision: input.decision,
           byKeyId: input.by?.keyId ?? null, byName: input.approvedBy ?? input.by?.name ?? null, comment: input.comment ?? null, decidedAt: new Date(input.at),
@@ -179,9 +181,16 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
     async recordApprovalNotice(input: {
       pipelineId: string; runId?: string; model: string; version: number; kind: 'request' | 'remind' | 'escalate'; details: Record<string, unknown>;
     }) {
-      await writeAudit(db, {
-        actor: SystemActors.approvalDesk, action: `approval.${input.kind}`, model: input.model, version: input.version, pipelineId: input.pipelineId,
-        details: input.details, idempotencyKey: `${runScope(input)}:approval.${input.kind}`,
+      await db.transaction(async (tx) => {
+        // the list of pipelines awaiting a decision is read from here, not by asking every running workflow
+        if (input.kind === 'request') {
+          await tx.update(pipelineRuns).set({ status: 'awaiting_approval' })
+            .where(and(eq(pipelineRuns.id, input.pipelineId), eq(pipelineRuns.status, 'running')));
+        }
+        await writeAudit(tx, {
+          actor: SystemActors.approvalDesk, action: `approval.${input.kind}`, model: input.model, version: input.version, pipelineId: input.pipelineId,
+          details: input.details, idempotencyKey: `${runScope(input)}:approval.${input.kind}`,
+        });
       });
     },
 

@@ -26,7 +26,7 @@ import type { Db } from '../db/client';
 import { pipelineRuns } from '../db/schema';
 import { abortCanaryUpdate, canaryStatusQuery, promoteCanaryUpdate } from '../workflows/canary-messages';
 import { approveUpdate, rejectUpdate, statusQuery } from '../workflows/pipeline-messages';
-import { ApiError, conflict, forbidden, notFound } from './errors';
+import { ApiError, conflict, forbidden, notFound, validationError } from './errors';
 import { checkDatasetSource } from './source-check';
 import { sourcePolicyOf, type SourcePolicy } from '../activities/source-policy';
 import { workflowUiUrl } from '../common/temporal-ui';
@@ -114,6 +114,15 @@ export async function admitPipeline(db: Db, sources: SourcePolicy, raw: Pipeline
     throw new ApiError(err.status, err.code, err.message, err.details.map((d: { field: string }) => ({ ...d, field: field + d.field })));
   }
   return spec;
+}
+
+/** a cursor from an earlier page: where it ended (time and id), or a 400 */
+function cursorOf(cursor: string): { at: string; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!at || !id || Number.isNaN(Date.parse(at)) || !/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(at)) {
+    throw validationError([{ path: ['cursor'], message: 'a cursor from an earlier page (nextCursor)' }]);
+  }
+  return { at, id };
 }
 
 export function createPipelineService({ client, db, config }: PipelineServiceDeps) {
@@ -207,16 +216,24 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       return { id: workflowId, runId, temporalUiUrl: uiUrl(workflowId, runId) };
     },
 
-    async list(filter: { model?: string; status?: PipelineStatusName; trigger?: TriggerKind; limit: number }): Promise<PipelineView[]> {
+    /**
+     * A page of pipelines, newest first. The status filter is the database's: a run records that it
+     * awaits a decision when it starts waiting, and its end when it ends; only the rows of live runs
+     * on the page ask Temporal for their live status.
+     */
+    async list(filter: { model?: string; status?: PipelineStatusName; trigger?: TriggerKind; limit: number; cursor?: string }): Promise<{ items: PipelineView[]; nextCursor: string | null }> {
       const where: SQL[] = [];
       if (filter.model) where.push(eq(pipelineRuns.modelName, filter.model));
       if (filter.trigger) where.push(sql`${pipelineRuns.trigger}->>'kind' = ${filter.trigger}`);
-      // running rows may be awaiting approval: ask them; ended rows carry their final status
-      const inFlight = !filter.status || filter.status === 'running' || filter.status === 'awaiting_approval';
-      if (filter.status && !inFlight) where.push(eq(pipelineRuns.status, filter.status));
-      if (filter.status && inFlight) where.push(eq(pipelineRuns.status, 'running'));
-      const rows = await db.select().from(pipelineRuns).where(where.length ? and(...where) : undefined)
-        .orderBy(desc(pipelineRuns.createdAt)).limit(Math.min(filter.limit, MAX_LIST_LIMIT));
+      if (filter.status) where.push(eq(pipelineRuns.status, filter.status));
+      const after = filter.cursor ? cursorOf(filter.cursor) : undefined;
+      if (after) where.push(sql`(${pipelineRuns.createdAt}, ${pipelineRuns.id}) < (${after.at}::timestamptz, ${after.id})`);
+      const limit = Math.min(filter.limit, MAX_LIST_LIMIT);
+      const page = await db.select().from(pipelineRuns).where(where.length ? and(...where) : undefined)
+        .orderBy(desc(pipelineRuns.createdAt), desc(pipelineRuns.id)).limit(limit + 1);
+      const rows = page.slice(0, limit);
+      const last = rows.at(-1);
+      const nextCursor = page.length > limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null;
       // each live row costs Temporal a describe and a query (a workflow replay): a few at a time
       const items = await mapBounded(rows, LIVE_STATUS_CONCURRENCY, async (row): Promise<PipelineView | null> => {
         if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId), ...recorded(row) };
@@ -227,7 +244,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
           return liveStatusUnavailable(row);
         }
       });
-      return items.filter((i): i is PipelineView => i !== null && (!filter.status || i.status === filter.status));
+      return { items: items.filter((i): i is PipelineView => i !== null && (!filter.status || i.status === filter.status)), nextCursor };
     },
 
     async decide(id: string, verdict: 'approve' | 'reject', by: Principal, comment?: string): Promise<PipelineView> {

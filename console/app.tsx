@@ -182,9 +182,13 @@ export function consoleRoutes(deps: ConsoleDeps) {
   ui.get('/pipelines', async (c) => {
     const params = new URLSearchParams();
     for (const key of ['model', 'status', 'trigger']) if (q(c, key)) params.set(key, q(c, key));
-    params.set('limit', String(Math.min(200, Math.max(1, Number(q(c, 'limit')) || 50))));
-    const items = (await c.get('api').get(`/v1/pipelines?${params}`)).items;
-    return page(c, 'Pipelines', <PipelinesPage items={items} filter={{ model: q(c, 'model'), status: q(c, 'status'), trigger: q(c, 'trigger') }} />);
+    const filter = new URLSearchParams(params);
+    if (/^[A-Za-z0-9_-]{1,200}$/.test(q(c, 'cursor'))) params.set('cursor', q(c, 'cursor'));
+    params.set('limit', '50');
+    const answer = await c.get('api').get(`/v1/pipelines?${params}`);
+    if (answer.nextCursor) filter.set('cursor', answer.nextCursor);
+    return page(c, 'Pipelines', <PipelinesPage items={answer.items} next={answer.nextCursor ? `/ui/pipelines?${filter}` : null}
+      filter={{ model: q(c, 'model'), status: q(c, 'status'), trigger: q(c, 'trigger') }} />);
   });
 
   ui.get('/pipelines/:id', async (c) => {
@@ -287,6 +291,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
   ui.get('/schedules', async (c) => {
     const items = (await c.get('api').get('/v1/schedules')).items;
     return page(c, 'Schedules', <SchedulesPage items={items} may={may(c, 'operator')} csrf={c.get('session').csrf} />);
+  });
+  ui.post('/schedules', async (c) => {
+    const { id = '', cron = '', model = '', uri = '', target = '' } = await form(c);
+    try {
+      await c.get('api').post('/v1/schedules', { id: id.trim(), cron: cron.trim(), pipeline: { model: model.trim(), dataset: { uri: uri.trim() }, target: target.trim() } });
+      return back(c, '/ui/schedules', `Schedule ${id.trim()} created.`);
+    } catch (err) {
+      if (err instanceof ApiAnswer) return back(c, '/ui/schedules', err.message, true);
+      throw err;
+    }
   });
   for (const action of ['trigger', 'pause', 'unpause', 'delete'] as const) {
     ui.post(`/schedules/:id/${action}`, async (c) => {

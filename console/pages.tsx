@@ -158,7 +158,7 @@ export const ApprovalsPage: FC<{ items: Any[]; who: Principal; csrf: string; uiU
   </>
 );
 
-export const PipelinesPage: FC<{ items: Any[]; filter: { model: string; status: string; trigger: string } }> = ({ items, filter }) => (
+export const PipelinesPage: FC<{ items: Any[]; next: string | null; filter: { model: string; status: string; trigger: string } }> = ({ items, next, filter }) => (
   <>
     <h1>Pipelines</h1>
     <form method="get" action="/ui/pipelines" class="row">
@@ -174,6 +174,7 @@ export const PipelinesPage: FC<{ items: Any[]; filter: { model: string; status: 
       <button type="submit">Filter</button>
     </form>
     <PipelineTable items={items} />
+    {next && <p><a href={next}>Next page</a></p>}
   </>
 );
 
@@ -328,10 +329,30 @@ export const ModelPage: FC<{ model: Any; monitor: Any; drift: Any[]; who: Princi
   );
 };
 
+const KeyValues: FC<{ entries: [string, unknown][] }> = ({ entries }) => (
+  <table><tbody>{entries.map(([k, v]) => (
+    <tr><th>{k}</th><td>{v === null || v === undefined ? '—' : typeof v === 'number' ? metric(k, v) : Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}</td></tr>
+  ))}</tbody></table>
+);
+
 export const VersionPage: FC<{ card: Any; history: Any[] }> = ({ card, history }) => (
   <>
-    <h1>{`${card.model ?? card.name ?? 'Model'} v${card.version}`}</h1>
-    <section class="card"><h2>Model card</h2><pre style="white-space:pre-wrap">{JSON.stringify(card, null, 2)}</pre></section>
+    <h1>{`${card.model} v${card.version}`}</h1>
+    <p><Pill value={card.status} />{` ${card.task} · `}<a href={`/ui/models/${encodeURIComponent(card.model)}`}>all versions</a>
+      {card.lineage?.pipelineId && <>{' · '}<a href={pipelineLink(card.lineage.pipelineId)}>its pipeline</a></>}</p>
+    <div class="grid">
+      <section class="card"><h2>Intended use</h2><p>{card.intendedUse ?? 'Not stated in the pipeline request.'}</p>
+        <h2>Data</h2>
+        <KeyValues entries={[['dataset', card.data.datasetHash], ['source', card.data.source], ['rows', card.data.rows], ['target', card.data.target], ['features', card.data.features]]} />
+      </section>
+      <section class="card"><h2>{`Evaluation on ${card.evaluation.heldOutRows ?? '?'} held-out rows`}</h2>
+        <MetricsTable metrics={card.evaluation.metrics} champion={card.comparisonWithProduction?.productionMetrics ?? null} />
+        {card.fairness && <p class="muted">{`Fairness: ${JSON.stringify(card.fairness).slice(0, 300)}`}</p>}
+      </section>
+    </div>
+    <section class="card"><h2>Parameters</h2><KeyValues entries={Object.entries(card.parameters ?? {})} /></section>
+    <section class="card"><h2>Lineage</h2><KeyValues entries={Object.entries(card.lineage ?? {})} />
+      <p class="muted">As Markdown: <code>{`GET /v1/models/${card.model}/versions/${card.version}/card?format=markdown`}</code></p></section>
     <section class="card"><h2>History</h2>
       <table><thead><tr><th>When</th><th>What</th><th>Who</th></tr></thead>
         <tbody>{history.map((e) => <tr><td><Time iso={e.at} /></td><td>{e.action}</td><td>{e.actor?.name}</td></tr>)}</tbody></table>
@@ -357,6 +378,20 @@ export const SchedulesPage: FC<{ items: Any[]; may: boolean; csrf: string }> = (
           </tr>
         ))}</tbody>
       </table></div>
+    )}
+    {may && (
+      <PostForm action="/ui/schedules" csrf={csrf} class="card">
+        <h2>New schedule</h2>
+        <p class="muted">Retrains a model on a cron (UTC) through the same gates, approval and canary as any pipeline.</p>
+        <div class="row">
+          <div><label for="s-id">Schedule id</label><input id="s-id" name="id" required maxlength={63} placeholder="weather-nightly" /></div>
+          <div><label for="s-cron">Cron</label><input id="s-cron" name="cron" required maxlength={100} placeholder="0 3 * * *" /></div>
+          <div><label for="s-model">Model</label><input id="s-model" name="model" required maxlength={63} /></div>
+          <div style="flex:1"><label for="s-uri">Dataset URI</label><input id="s-uri" name="uri" required maxlength={2048} style="width:100%" /></div>
+          <div><label for="s-target">Target column</label><input id="s-target" name="target" required maxlength={256} /></div>
+          <button type="submit" class="primary">Create schedule</button>
+        </div>
+      </PostForm>
     )}
   </>
 );

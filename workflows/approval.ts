@@ -120,12 +120,13 @@ export function approvalDesk(input: PipelineInput, status: PipelineStatus) {
       const deadline = startedAt + msOf(terms.timeout);
       const remindAt = modern && terms.remindAfter ? startedAt + msOf(terms.remindAfter) : Infinity;
       const escalateAt = modern && terms.escalateAfter ? startedAt + msOf(terms.escalateAfter) : Infinity;
-      status.status = 'awaiting_approval';
       status.approval.deadline = new Date(deadline).toISOString();
       if (modern) {
         Object.assign(status.approval, { needed, received: 0, stillNeeded: needed, approvers, decisions: [], remindedAt: null, escalatedAt: null });
+        // recorded (and listed as awaiting) before the status says so: whoever sees it waiting finds it in the list
         await records.notice('request', { needed, approvers, deadline: status.approval.deadline, ...shown });
       }
+      status.status = 'awaiting_approval';
 
       let verdict: Verdict | undefined;
       while (!verdict) {

@@ -73,10 +73,11 @@ export function pipelineRoutes(service: PipelineService, metrics: Metrics) {
           status: z.enum(pipelineStatuses).optional(),
           trigger: z.enum(triggerKinds).optional().openapi({ description: 'what started them: a person (api), drift, a schedule, new data (arrival), a retry' }),
           limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
+          cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'a cursor from an earlier page (nextCursor)').optional(),
         }),
       },
-      responses: { 200: json(z.object({ items: z.array(PipelineViewSchema) }), 'Pipelines'), ...errorResponses(400, 401) },
-    }), async (c) => c.json({ items: await service.list(c.req.valid('query')) }, 200))
+      responses: { 200: json(z.object({ items: z.array(PipelineViewSchema), nextCursor: z.string().nullable() }), 'A page of pipelines'), ...errorResponses(400, 401) },
+    }), async (c) => c.json(await service.list(c.req.valid('query')), 200))
 
     .openapi(createRoute({
       method: 'get', path: '/{id}', tags: ['pipelines'], summary: 'A pipeline: stage, status, metrics, approval',

@@ -70,3 +70,34 @@ test('GET /v1/pipelines refuses a limit above 100', async () => {
   assert.equal(res.status, 400);
   assert.equal((await t.api('GET', '/v1/pipelines?limit=100&model=none', { token: viewer })).status, 200);
 });
+
+test('GET /v1/pipelines pages through thousands of runs with a cursor, without gaps or repeats; a bad cursor is a 400', async () => {
+  const { PipelineRequest } = await import('../../common/pipeline-request');
+  const request = PipelineRequest.parse(weatherRequest({ model: 'paged' }));
+  const base = Date.now() - 3_600_000;
+  // ended runs carry their outcome: listing them asks Temporal nothing
+  await t.database.db.insert(pipelineRuns).values(Array.from({ length: 1000 }, (_, i) => ({
+    id: `pipeline-paged-${String(i).padStart(4, '0')}`, runId: `run-${i}`, modelName: 'paged', startedBy: 'bootstrap admin', request,
+    status: i % 10 === 0 ? 'rejected' as const : 'completed' as const, createdAt: new Date(base + Math.floor(i / 3) * 1000),
+    outcome: { id: `pipeline-paged-${String(i).padStart(4, '0')}`, status: i % 10 === 0 ? 'rejected' : 'completed' } as never,
+  })));
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const res: { status: number; body: any } = await t.api('GET', `/v1/pipelines?model=paged&limit=100${cursor ? `&cursor=${cursor}` : ''}`, { token: viewer });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    seen.push(...res.body.items.map((p: { id: string }) => p.id));
+    cursor = res.body.nextCursor;
+    pages++;
+  } while (cursor);
+  assert.equal(pages, 10);
+  assert.equal(seen.length, 1000);
+  assert.equal(new Set(seen).size, 1000, 'no repeats');
+  const rejected = await t.api('GET', '/v1/pipelines?model=paged&status=rejected&limit=100', { token: viewer });
+  assert.equal(rejected.body.items.length, 100);
+  assert.equal(rejected.body.nextCursor, null);
+  for (const bad of ['x', 'bm90IGEgY3Vyc29y', '%00', 'a'.repeat(300)]) {
+    assert.equal((await t.api('GET', `/v1/pipelines?model=paged&cursor=${bad}`, { token: viewer })).status, 400, bad);
+  }
+});

@@ -26,7 +26,8 @@ test('npm start brings up Temporal, the database, both workers and the API, prin
   child.stderr.on('data', (d) => { out += d; });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => { if (/ready in/.test(out)) { clearInterval(timer); resolve(); } }, 100);
+    // the last line of what it prints once ready (it may arrive in a later chunk than "ready in")
+    const timer = setInterval(() => { if (/Ctrl-C stops everything/.test(out)) { clearInterval(timer); resolve(); } }, 100);
     void exited.then((code) => { clearInterval(timer); reject(new Error(`npm start exited with ${code}:\n${out}`)); });
   });
 
