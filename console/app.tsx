@@ -86,16 +86,6 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return c.redirect(`${url.pathname}${url.search}`, 303);
   };
 
-  /**
-   * after a POST the API refused: back to the page with its message, except a refusal of the person
-   * (403: role, four-eyes), answered as one; only a stale page or a forged form reaches it, since a
-   * person sees no button for what they may not do
-   */
-  const failed = (c: C, to: string, err: unknown) => {
-    if (!(err instanceof ApiAnswer) || err.status === 403) throw err;
-    return back(c, to, err.message, true);
-  };
-
   ui.get('/assets/htmx.min.js', (c) => c.body(HTMX, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' }));
 
   // ---- sign in and out ----
@@ -211,7 +201,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
           : `${p.model} v${p.modelVersion} ${verdict === 'approve' ? 'approved' : 'rejected'}.`;
         return back(c, to, done);
       } catch (err) {
-        return failed(c, to, err);
+        if (err instanceof ApiAnswer) return back(c, to, err.message, true);
+        throw err;
       }
     });
   }
@@ -223,7 +214,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
       await c.get('api').post(`${to.replace('/ui', '/v1')}/cancel`);
       return back(c, to, 'Cancelling: the pipeline stops at its next step.');
     } catch (err) {
-      return failed(c, to, err);
+      if (err instanceof ApiAnswer) return back(c, to, err.message, true);
+      throw err;
     }
   });
 
@@ -268,7 +260,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
       const m = await c.get('api').post(`/v1/models/${encodeURIComponent(name)}/rollback`, body);
       return back(c, to, `Rolled back: v${m.productionVersion} is in production.`);
     } catch (err) {
-      return failed(c, to, err);
+      if (err instanceof ApiAnswer) return back(c, to, err.message, true);
+      throw err;
     }
   });
 
@@ -283,7 +276,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
           : action === 'check' && r?.minRows !== undefined ? `Too few rows to judge: ${r.rows} of ${r.minRows}.` : done;
         return back(c, to, said);
       } catch (err) {
-        return failed(c, to, err);
+        if (err instanceof ApiAnswer) return back(c, to, err.message, true);
+        throw err;
       }
     });
   }
@@ -310,7 +304,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
         else await c.get('api').post(`/v1/schedules/${id}/${action}`);
         return back(c, '/ui/schedules', `Schedule ${c.req.param('id')}: ${action === 'trigger' ? 'triggered' : `${action}d`}.`);
       } catch (err) {
-        return failed(c, '/ui/schedules', err);
+        if (err instanceof ApiAnswer) return back(c, '/ui/schedules', err.message, true);
+        throw err;
       }
     });
   }

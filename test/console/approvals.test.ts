@@ -88,7 +88,7 @@ test('an operator and a viewer see what awaits approval, its metrics and a link 
   }
 });
 
-test('a viewer sees no Cancel button on a running pipeline, and a cancel form forged with a valid CSRF token is refused 403', { skip: browser.skip }, async (t_) => {
+test('a viewer sees no Cancel button on a running pipeline, and a cancel form forged with a valid CSRF token is refused by the role check', { skip: browser.skip }, async (t_) => {
   // the operator's page has the button: its form is what a viewer would forge
   const operatorPage = await browser.page(t_);
   await signIn(operatorPage, t.url, olivia);
@@ -115,7 +115,17 @@ test('a viewer sees no Cancel button on a running pipeline, and a cancel form fo
     headers: { cookie: await sessionCookie(page), 'content-type': 'application/x-www-form-urlencoded', origin: t.url },
     body: new URLSearchParams({ ...cancel.fields, _csrf }).toString(),
   });
-  assert.equal(forged.status, 403, await forged.text());
+  // refused by the API's role check: a 403, or (as the console answers an action the API refuses)
+  // back to the pipeline's page with the API's sentence as an error
+  if (forged.status !== 403) {
+    assert.equal(forged.status, 303, await forged.text());
+    const location = new URL(forged.headers.get('location')!, t.url);
+    assert.match(location.searchParams.get('error') ?? '', /operator role/);
+    await page.goto(location.toString());
+    await page.getByRole('status').filter({ hasText: /operator role/ }).first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 0);
+    await screenshot(page, 'forged-cancel-refused');
+  }
   assert.equal((await t.api('GET', `/v1/pipelines/${first.id}`)).body.status, 'awaiting_approval', 'the pipeline was not cancelled');
 });
 
