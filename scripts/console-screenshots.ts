@@ -6,7 +6,7 @@
  * chromium (PERENNIAL_CHROMIUM to use another) and saves, at 1200x800:
  *   docs/console-approvals.png   the approvals page, with the pending pipeline
  *   docs/console-pipeline.png    that pipeline's page
- *   docs/console-model.png       the model page, with its versions and drift over time
+ *   docs/console-model.png       the model page at its monitor: drift per feature over time
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -65,7 +65,8 @@ async function main() {
     const request = (seed: number) => ({
       model: 'weather', dataset: { uri: SEATTLE }, target: 'weather', features: FEATURES,
       training: { epochs: 10, hiddenUnits: [16], seed },
-      monitor: { interval: '1h', window: '30d', minRows: 50 },
+      // checks only when asked; no retraining of its own, so the approvals page shows the one pipeline
+      monitor: { interval: '1h', window: '30d', minRows: 50, retrainOnDrift: false },
     });
 
     // version 1: trained, approved with a comment, in production
@@ -80,10 +81,11 @@ async function main() {
       const [, precipitation, tempMax, tempMin, wind] = line.split(',');
       return { precipitation: Number(precipitation), temp_max: Number(tempMax), temp_min: Number(tempMin), wind: Number(wind) };
     });
+    // days from across the four years, as the model was trained on: no drift
     for (let check = 0; check < 2; check++) {
       for (let i = 0; i < 4; i++) {
-        const offset = (check * 4 + i) * 50;
-        await call(olivia, 'POST', '/v1/models/weather:predict', { instances: days.slice(offset, offset + 50) });
+        const instances = Array.from({ length: 50 }, (_, k) => days[((check * 4 + i) * 50 + k) * 7 % days.length]);
+        await call(olivia, 'POST', '/v1/models/weather:predict', { instances });
       }
       await sleep(1500); // the prediction log is written in batches
       await call(olivia, 'POST', '/v1/models/weather/monitor/check');
@@ -101,16 +103,21 @@ async function main() {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForLoadState();
     fs.mkdirSync(docs, { recursive: true });
-    const shoot = async (route: string, file: string) => {
+    const shoot = async (route: string, file: string, scrollTo?: string) => {
       await page.goto(base + route);
       await page.waitForLoadState('networkidle');
+      // the part worth showing, at the top of the viewport (runs in the page)
+      if (scrollTo) await page.getByRole('heading', { name: scrollTo, exact: true }).evaluate((el: any) => {
+        el.scrollIntoView({ block: 'start' });
+        (globalThis as any).scrollBy(0, -24);
+      });
       const out = path.join(docs, file);
       await page.screenshot({ path: out });
       step(`${path.relative(root, out)} (${Math.round(fs.statSync(out).size / 1024)} KB)`);
     };
     await shoot('/ui/approvals', 'console-approvals.png');
     await shoot(`/ui/pipelines/${second.id}`, 'console-pipeline.png');
-    await shoot('/ui/models/weather', 'console-model.png');
+    await shoot('/ui/models/weather', 'console-model.png', 'Monitor');
   } finally {
     await browser.close();
     await platform.stop();
