@@ -31,7 +31,7 @@ export const LineChart: FC<{ label: string; xLabels: string[]; series: Series[];
         ))}
         {threshold !== undefined && <line x1={PAD.left} x2={W - PAD.right} y1={y(threshold)} y2={y(threshold)} stroke="#9ca3af" stroke-dasharray="4 4" />}
         {xLabels.map((l, i) => (i % every === 0 || i === xLabels.length - 1) && (
-          <text x={x(i)} y={H - PAD.bottom + 16} text-anchor="middle" font-size="11" fill="#6b7280">{l}</text>
+          <text x={x(i)} y={H - PAD.bottom + 16} text-anchor={i === xLabels.length - 1 && xLabels.length > 1 ? 'end' : i === 0 && xLabels.length > 1 ? 'start' : 'middle'} font-size="11" fill="#6b7280">{l}</text>
         ))}
         {series.map((s, k) => {
           const pts = s.points.map((p, i) => (p === null ? null : `${x(i).toFixed(1)},${y(p).toFixed(1)}`)).filter(Boolean);

@@ -144,7 +144,7 @@ export const ApprovalsPage: FC<{ items: Any[]; who: Principal; csrf: string; uiU
         <h2>{`${p.model} v${p.modelVersion}`}</h2>
         <p class="muted">
           <a href={pipelineLink(p.id)}>{p.id}</a>{` · started by ${p.startedBy ?? 'the system'} `}<Time iso={p.startedAt} />
-          {p.approval?.deadline && <> · decide by <Time iso={p.approval.deadline} /></>}
+          {p.approval?.deadline && <> · deadline <Time iso={p.approval.deadline} /></>}
         </p>
         <MetricsTable metrics={p.metrics} champion={p.championMetrics} />
         <Rules p={p} />
@@ -279,7 +279,7 @@ export const ModelPage: FC<{ model: Any; monitor: Any; drift: Any[]; who: Princi
               <td class="num">{main ? metric(main, v.metrics?.[main]) : '—'}</td><td>{v.approvedBy ?? '—'}</td><td><Time iso={v.createdAt} /></td></tr>
           ))}</tbody>
         </table></div>
-        {main && versions.length > 0 && <LineChart label={`${main} across versions`} xLabels={versions.map((v: Any) => `v${v.version}`)} series={[{ name: main, points: versions.map((v: Any) => v.metrics?.[main] ?? null) }]} />}
+        {main && versions.length > 0 && <LineChart label={`Primary metric (${main}), oldest to newest`} xLabels={versions.map((v: Any) => `v${v.version}`)} series={[{ name: main, points: versions.map((v: Any) => v.metrics?.[main] ?? null) }]} />}
         {hasRole(who, 'approver') && model.productionVersion && (
           <PostForm action={`${modelLink(model.name)}/rollback`} csrf={csrf}>
             <h3>Roll back</h3>

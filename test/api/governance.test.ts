@@ -98,7 +98,8 @@ test('every field that would loosen the policy is refused 403 naming it; what ti
 
   const tighter = await start(weatherRequest({ model: 'strict', gates: { minMetrics: { accuracy: 0.6 } }, canary: { stepDuration: '5m', maxLatencyRatio: 1.2 } }));
   assert.equal(tighter.status, 202, JSON.stringify(tighter.body));
-  const view = await t.api('GET', `/v1/pipelines/${tighter.body.id}`, { token: viewer });
+  // the rules come from the run's record, which its first activity writes
+  const view = { body: await t.waitFor(tighter.body.id, (p) => p.rules != null, viewer) };
   assert.equal(view.body.rules.gates.minMetrics.accuracy, 0.6, 'an approver sees the rules the pipeline runs under');
   assert.equal(view.body.rules.canary.maxLatencyRatio, 1.2);
   await t.api('POST', `/v1/pipelines/${tighter.body.id}/cancel`, { token: olivia });

@@ -112,7 +112,7 @@ test('an approver approves from the approvals page with a comment; hostile text 
   assert.match(card, /Evaluation on \d+ held-out rows/);
   assert.match(card, /<td>approve<\/td>/, 'its history lists the approval');
   const model = await (await get('/ui/models/console-http', alice)).text();
-  assert.match(model, /<svg role="img" aria-label="accuracy across versions"/);
+  assert.match(model, /<svg role="img" aria-label="Primary metric \(accuracy\), oldest to newest"/);
   assert.equal((await get('/ui/models/no-such-model', alice)).status, 404);
   const headers = (await get(`/ui/pipelines/${pipelineId}`, alice)).headers;
   assert.match(headers.get('content-security-policy')!, /script-src 'self'/);
