@@ -16,6 +16,17 @@ const Pill: FC<{ value: string | null | undefined }> = ({ value }) => <span clas
 const pipelineLink = (id: string) => `/ui/pipelines/${encodeURIComponent(id)}`;
 const modelLink = (name: string) => `/ui/models/${encodeURIComponent(name)}`;
 
+/**
+ * A feature's drift as one number on one scale for every test: above 1 it drifted. A distance over
+ * its threshold; for a p-value (ks, chiSquare: drift when below the threshold) the threshold over the
+ * p-value, capped at 10 (a p-value of 0 would be infinite).
+ */
+export function driftScore(f: { test: string; statistic: number; threshold: number }): number {
+  const pValue = f.test === 'ks' || f.test === 'chiSquare';
+  if (pValue) return Math.min(10, f.threshold / Math.max(f.statistic, 1e-12));
+  return f.threshold > 0 ? f.statistic / f.threshold : f.statistic;
+}
+
 /** the metric a model is judged by first */
 export const primaryMetric = (metrics: Record<string, number> | null | undefined) =>
   ['accuracy', 'f1', 'roc_auc', 'r2', 'rmse', 'mae'].find((m) => metrics && typeof metrics[m] === 'number') ?? Object.keys(metrics ?? {})[0];
@@ -312,9 +323,9 @@ export const ModelPage: FC<{ model: Any; monitor: Any; drift: Any[]; who: Princi
         {reports.length === 0 ? <p class="muted">No drift checks yet.</p> : (
           <>
             <LineChart label="Drift per feature over time" xLabels={reports.map((r) => new Date(r.at).toISOString().slice(5, 16).replace('T', ' '))}
-              series={features.map((f) => ({ name: f, points: reports.map((r) => { const x = r.features.find((y: Any) => y.name === f); return x ? (x.threshold ? x.statistic / x.threshold : x.statistic) : null; }) }))}
+              series={features.map((f) => ({ name: f, points: reports.map((r) => { const x = r.features.find((y: Any) => y.name === f); return x ? driftScore(x) : null; }) }))}
               threshold={1} />
-            <p class="muted">Each feature's statistic over its threshold: above 1 (the dashed line) it drifted.</p>
+            <p class="muted">Each feature's drift on one scale: its distance over its threshold (for a p-value test, the threshold over the p-value, at most 10). Above 1, the dashed line, it drifted.</p>
             <div class="scroll"><table>
               <thead><tr><th>Checked</th><th class="num">Rows</th><th>Verdict</th><th class="num">Drifted</th><th>Action</th></tr></thead>
               <tbody>{[...reports].reverse().slice(0, 10).map((r) => (
