@@ -95,8 +95,7 @@ try {
   }
   console.log('\nThe pipelines page shows 50 runs a page (nextCursor); the approvals page shows every pipeline awaiting a decision, each asked of its workflow.');
 } finally {
-  await platform.stop();
-  await platform.database?.close();
+  await platform.stop(); // closes the database it opened
   await server.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
