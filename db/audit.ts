@@ -6,20 +6,14 @@
  * (db/webhook-outbox.ts): a notification is committed with the change it reports, exactly once.
  */
 import { PgTransaction } from 'drizzle-orm/pg-core';
-import type { Actor } from '../common/actors';
 import { webhookEventOf } from '../common/webhook-events';
-import type { AuditAction } from '../common/vocabulary';
 import type { Db } from './client';
 import { auditEvents } from './schema';
 import { enqueueDeliveries, type OutboxWriter } from './webhook-outbox';
+import type { AuditFacts } from '../common/webhook-events';
 
-export interface AuditEvent {
-  action: AuditAction;
-  actor: Actor;
-  model?: string | null;
-  version?: number | null;
-  pipelineId?: string | null;
-  details?: Record<string, unknown>;
+/** An audit event as a writer hands it in: the facts (common/webhook-events.ts) and its idempotency key. */
+export interface AuditEvent extends AuditFacts {
   /** e.g. `<pipelineId>:promote`: the same key is recorded once */
   idempotencyKey?: string;
 }
