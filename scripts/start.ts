@@ -70,6 +70,7 @@ async function main() {
   say(`ready in ${seconds} s`);
   console.log(`
   API          ${platform.apiUrl}   (OpenAPI: ${platform.apiUrl}/openapi.json)
+  Console      ${platform.apiUrl}/ui   (sign in with an API token)
   Temporal UI  ${config.temporal.uiUrl}
   Temporal     ${temporalAddress} (namespace ${config.temporal.namespace})
   Database     ${platform.database?.kind === 'pglite' ? `PGlite in ${path.relative(process.cwd(), config.dataDir)}/pglite` : 'PostgreSQL (DATABASE_URL)'}

@@ -33,6 +33,7 @@ test('npm start brings up Temporal, the database, both workers and the API, prin
 
   assert.match(out, new RegExp(`API\\s+http://localhost:${api}`));
   assert.match(out, new RegExp(`Temporal UI\\s+http://localhost:${ui}`));
+  assert.match(out, new RegExp(`Console\\s+http://localhost:${api}/ui`));
   const token = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
   assert.ok(!out.includes(token), 'the admin token itself is never printed');
   const masked = token.slice(0, 12).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
