@@ -4,7 +4,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { loadBackend, type BackendPreference } from '../ml/backend';
+import { availableBackends, loadBackend, withTrainingBackend, type BackendPreference } from '../ml/backend';
+import { chooseTrainingBackend } from '../ml/backend-choice';
 import { classificationMetrics, regressionMetrics } from '../ml/metrics';
 import { buildMlp, compileMlp, fitMlp, loadMlp, predictMlp, saveMlp } from '../ml/mlp';
 import {
@@ -45,7 +46,6 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
   /** trains, reporting each epoch's progress (with its checkpoint) to `report` */
   async function train(input: TrainInput, ctx: Context, report: (p: TrainProgress) => void): Promise<TrainResult> {
     const started = Date.now();
-    const info = await loadBackend(backend);
     const { params, task } = input;
     const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task, splitColumns(params));
     const { order } = splitRows(data, params);
@@ -59,74 +59,82 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize, task, learningRate: params.learningRate, seed: params.seed,
       dropout: params.dropout, l2: params.l2,
     };
+    // the backend for this model: forced by PERENNIAL_TF_BACKEND, or chosen from its size
+    const choice = backend === 'auto'
+      ? chooseTrainingBackend({ ...spec, batchSize: params.batchSize, available: await availableBackends() })
+      : { backend, reason: `PERENNIAL_TF_BACKEND=${backend}` };
+    ctx.log.info('training backend', { backend: choice.backend, reason: choice.reason });
 
-    // A worker that died mid-run left its last checkpoint in its heartbeat: go on from there.
-    const previous = ctx.info.heartbeatDetails as TrainProgress | undefined;
-    let model: Awaited<ReturnType<typeof loadMlp>>;
-    let resumedFromEpoch = 0;
-    if (previous?.checkpointKey && (await artifacts.exists(`${previous.checkpointKey}/model.json`))) {
-      model = await loadMlp({
-        modelJson: (await artifacts.getBytes(`${previous.checkpointKey}/model.json`)).toString('utf8'),
-        weights: new Uint8Array(await artifacts.getBytes(`${previous.checkpointKey}/weights.bin`)),
+    return withTrainingBackend(choice.backend, async (info) => {
+      // A worker that died mid-run left its last checkpoint in its heartbeat: go on from there.
+      const previous = ctx.info.heartbeatDetails as TrainProgress | undefined;
+      let model: Awaited<ReturnType<typeof loadMlp>>;
+      let resumedFromEpoch = 0;
+      if (previous?.checkpointKey && (await artifacts.exists(`${previous.checkpointKey}/model.json`))) {
+        model = await loadMlp({
+          modelJson: (await artifacts.getBytes(`${previous.checkpointKey}/model.json`)).toString('utf8'),
+          weights: new Uint8Array(await artifacts.getBytes(`${previous.checkpointKey}/weights.bin`)),
+        });
+        compileMlp(model, spec);
+        resumedFromEpoch = previous.checkpointEpoch;
+        ctx.log.info('resuming training from a checkpoint', { epoch: resumedFromEpoch, checkpoint: previous.checkpointKey });
+      } else {
+        model = buildMlp(spec);
+      }
+
+      const key = `models/${input.model}/${input.pipelineId}`;
+      let checkpoint = { key: resumedFromEpoch ? previous!.checkpointKey : null, epoch: resumedFromEpoch };
+      const last = await fitMlp(model, x, y, order.length, pre.inputSize, task, {
+        epochs: params.epochs,
+        initialEpoch: resumedFromEpoch,
+        batchSize: params.batchSize,
+        validationSplit: params.split?.validationFraction ?? params.validationSplit,
+        onEpochEnd: async (epoch, logs) => {
+          if (epoch % params.checkpointEvery === 0 && epoch < params.epochs) {
+            const saved = await saveMlp(model);
+            const checkpointKey = `${key}/checkpoints/epoch-${epoch}`;
+            await artifacts.putBytes(`${checkpointKey}/weights.bin`, saved.weights);
+            await artifacts.putBytes(`${checkpointKey}/model.json`, saved.modelJson); // written last: its presence means complete
+            checkpoint = { key: checkpointKey, epoch };
+          }
+          const progress: TrainProgress = {
+            epoch, epochs: params.epochs, loss: logs.loss, valLoss: logs.valLoss,
+            checkpointKey: checkpoint.key, checkpointEpoch: checkpoint.epoch, resumedFromEpoch,
+          };
+          report(progress);
+        },
+        shouldStop: () => ctx.cancellationSignal.aborted,
+        patience: params.patience,
+        classWeight: params.classWeight === 'balanced' && task === 'classification' ? balancedWeights(y, outputSize) : undefined,
       });
-      compileMlp(model, spec);
-      resumedFromEpoch = previous.checkpointEpoch;
-      ctx.log.info('resuming training from a checkpoint', { epoch: resumedFromEpoch, checkpoint: previous.checkpointKey });
-    } else {
-      model = buildMlp(spec);
-    }
+      if (ctx.cancellationSignal.aborted) {
+        model.dispose();
+        throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+      }
 
-    const key = `models/${input.model}/${input.pipelineId}`;
-    let checkpoint = { key: resumedFromEpoch ? previous!.checkpointKey : null, epoch: resumedFromEpoch };
-    const last = await fitMlp(model, x, y, order.length, pre.inputSize, task, {
-      epochs: params.epochs,
-      initialEpoch: resumedFromEpoch,
-      batchSize: params.batchSize,
-      validationSplit: params.split?.validationFraction ?? params.validationSplit,
-      onEpochEnd: async (epoch, logs) => {
-        if (epoch % params.checkpointEvery === 0 && epoch < params.epochs) {
-          const saved = await saveMlp(model);
-          const checkpointKey = `${key}/checkpoints/epoch-${epoch}`;
-          await artifacts.putBytes(`${checkpointKey}/weights.bin`, saved.weights);
-          await artifacts.putBytes(`${checkpointKey}/model.json`, saved.modelJson); // written last: its presence means complete
-          checkpoint = { key: checkpointKey, epoch };
-        }
-        const progress: TrainProgress = {
-          epoch, epochs: params.epochs, loss: logs.loss, valLoss: logs.valLoss,
-          checkpointKey: checkpoint.key, checkpointEpoch: checkpoint.epoch, resumedFromEpoch,
-        };
-        report(progress);
-      },
-      shouldStop: () => ctx.cancellationSignal.aborted,
-      patience: params.patience,
-      classWeight: params.classWeight === 'balanced' && task === 'classification' ? balancedWeights(y, outputSize) : undefined,
-    });
-    if (ctx.cancellationSignal.aborted) {
+      const saved = await saveMlp(model);
       model.dispose();
-      throw ctx.cancellationSignal.reason ?? new Error('cancelled');
-    }
-
-    const saved = await saveMlp(model);
-    model.dispose();
-    const meta: ModelBundleMeta = {
-      format: 'perennial-mlp-v1', task, target: input.target, features: input.features, preprocessor: pre, params, backend: info.name,
-    };
-    await artifacts.putBytes(`${key}/model.json`, saved.modelJson);
-    await artifacts.putBytes(`${key}/weights.bin`, saved.weights);
-    await artifacts.putBytes(`${key}/perennial.json`, JSON.stringify(meta));
-    return {
-      artifactKey: key,
-      backend: info.name,
-      device: info.device,
-      epochs: last.epochs,
-      trainRows: order.length,
-      holdoutRows: data.rows - order.length,
-      finalLoss: last.loss,
-      finalValLoss: last.valLoss,
-      trainSeconds: (Date.now() - started) / 1000,
-      resumedFromEpoch,
-      stoppedEarly: last.stoppedEarly,
-    };
+      const meta: ModelBundleMeta = {
+        format: 'perennial-mlp-v1', task, target: input.target, features: input.features, preprocessor: pre, params, backend: info.name,
+      };
+      await artifacts.putBytes(`${key}/model.json`, saved.modelJson);
+      await artifacts.putBytes(`${key}/weights.bin`, saved.weights);
+      await artifacts.putBytes(`${key}/perennial.json`, JSON.stringify(meta));
+      return {
+        artifactKey: key,
+        backend: info.name,
+        device: info.device,
+        backendReason: choice.reason,
+        epochs: last.epochs,
+        trainRows: order.length,
+        holdoutRows: data.rows - order.length,
+        finalLoss: last.loss,
+        finalValLoss: last.valLoss,
+        trainSeconds: (Date.now() - started) / 1000,
+        resumedFromEpoch,
+        stoppedEarly: last.stoppedEarly,
+      };
+    });
   }
 
   return {

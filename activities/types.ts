@@ -41,8 +41,10 @@ export interface TrainInput {
 export interface TrainResult {
   artifactKey: string;
   backend: string;
-  /** cpu or cuda */
+  /** what it trained on: "cpu: <model> (n cores)" or "cuda: <GPU name>" */
   device?: string;
+  /** why this backend: the size rule's figures, or PERENNIAL_TF_BACKEND */
+  backendReason?: string;
   epochs: number;
   trainRows: number;
   holdoutRows: number;

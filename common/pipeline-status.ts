@@ -30,7 +30,10 @@ export const TrialSummarySchema = z.object({
 
 export const TrainingStatusSchema = z.object({
   epoch: z.number(), epochs: z.number(), loss: z.number().nullable(), valLoss: z.number().nullable().optional(),
-  backend: z.string().nullable(), device: z.string().optional(), trainSeconds: z.number().nullable(),
+  backend: z.string().nullable(), device: z.string().optional(),
+  /** why this backend: the model-size rule with its figures, or PERENNIAL_TF_BACKEND */
+  backendReason: z.string().optional(),
+  trainSeconds: z.number().nullable(),
   resumedFromEpoch: z.number().optional(),
   /** the attempt of the train activity, while a replacement worker runs it */
   attempt: z.number().optional(),

@@ -19,7 +19,7 @@ import { createModelServer, type ModelServer } from '../api/serving';
 import { sourcePolicyOf } from '../activities/source-policy';
 import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
-import { loadBackend } from '../ml/backend';
+import { describeBackends, loadBackend } from '../ml/backend';
 import { codeVersion, PerennialPlugin } from '../workers/plugin';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
 import { startHousekeeping } from './housekeeping';
@@ -117,8 +117,9 @@ export async function startPlatform(config: Config, opts: {
     }));
   }
   if (parts.training) {
-    const backend = await loadBackend(config.tfBackend);
-    log(`training worker: TensorFlow.js backend ${backend.name} on ${backend.device}, ${config.trainingSlots} slot(s)`);
+    await loadBackend(config.tfBackend); // a forced backend that cannot load stops the start here
+    log(`training worker: ${config.tfBackend === 'auto' ? 'backend chosen per model from its size' : `PERENNIAL_TF_BACKEND=${config.tfBackend}`}; `
+      + `${config.trainingSlots} slot(s); backends here: ${await describeBackends()}`);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.training, dataConverter,
       plugins: [new PerennialPlugin({ role: 'training', artifacts, backend: config.tfBackend })],

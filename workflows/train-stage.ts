@@ -67,7 +67,7 @@ export function trainingStatus(trained: TrainOutcome, epochs: number): TrainingS
   }
   return {
     epoch: trained.epochs, epochs, loss: trained.finalLoss, valLoss: trained.finalValLoss,
-    backend: trained.backend, device: trained.device, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch, cached: false,
+    backend: trained.backend, device: trained.device, backendReason: trained.backendReason, trainSeconds: trained.trainSeconds, resumedFromEpoch: trained.resumedFromEpoch, cached: false,
     ...(isTuned(trained) ? { trials: trained.trials.map(({ artifactKey: _a, ...t }) => t), bestTrial: trained.bestTrial } : {}),
   };
 }

@@ -1,0 +1,74 @@
+/**
+ * `npm run bench:crossover`: where native TensorFlow starts to beat WASM on this machine.
+ * Trains MLPs of growing width at several batch sizes on a sample of flights-3m, on WASM and on
+ * native TensorFlow, and prints samples/s beside the work per training step (batch x weights),
+ * the figure ml/backend-choice.ts's rule is written in. Run it to re-derive the rule elsewhere.
+ */
+import path from 'node:path';
+import { describeColumns, readModelColumns, withDuckDb } from '../activities/duckdb';
+import { derivedInputs } from '../ml/bundle';
+import { backendUnavailable, loadBackend } from '../ml/backend';
+import { mlpWeights } from '../ml/backend-choice';
+import { buildMlp, fitMlp } from '../ml/mlp';
+import { encodeTarget, fitPreprocessor, transformFeatures, type Columns } from '../ml/preprocess';
+
+const root = path.resolve(import.meta.dirname, '..');
+const FLIGHTS = path.join(root, 'node_modules/vega-datasets/data/flights-3m.parquet');
+const SHAPES = [[16, 8], [32, 16], [64, 32], [128, 64], [256, 128], [512, 256], [1024, 512]];
+const BATCHES = [32, 64, 256, 512];
+/** seconds each measurement aims at */
+const TARGET_S = Number(process.env.BENCH_SECONDS ?? 1.5);
+
+export async function flightsSample(rows: number) {
+  const { columns, rows: n, features } = await withDuckDb(async (conn) => {
+    await conn.run(`CREATE TEMP TABLE t AS SELECT * FROM read_parquet('${FLIGHTS}') USING SAMPLE reservoir(${rows} ROWS) REPEATABLE (42)`);
+    const cols = (await describeColumns(conn, 't')).filter((c) => c.name !== 'delay');
+    return { ...(await readModelColumns(conn, 't', cols, { name: 'delay', numeric: true })), features: cols };
+  });
+  const cols = columns as Columns;
+  const order = Array.from({ length: n }, (_, i) => i);
+  const pre = fitPreprocessor(cols, derivedInputs(features), cols.__target, 'regression', order);
+  return { x: transformFeatures(pre, cols, order), y: encodeTarget(pre.target, cols.__target, order), rows: n, inputSize: pre.inputSize };
+}
+
+/** samples/s of `hidden` at `batch` on the active backend, over about TARGET_S seconds */
+export async function samplesPerSecond(data: Awaited<ReturnType<typeof flightsSample>>, hidden: number[], batch: number) {
+  const fit = async (rows: number) => {
+    const model = buildMlp({ inputSize: data.inputSize, hiddenUnits: hidden, outputSize: 1, task: 'regression', learningRate: 0.001, seed: 42 });
+    const t0 = performance.now();
+    await fitMlp(model, data.x.subarray(0, rows * data.inputSize), data.y.subarray(0, rows), rows, data.inputSize, 'regression',
+      { epochs: 1, batchSize: batch, validationSplit: 0 });
+    const s = (performance.now() - t0) / 1000;
+    model.dispose();
+    return s;
+  };
+  const probe = Math.min(data.rows, batch * 4);
+  await fit(probe); // kernels compiled, memory allocated
+  const perRow = (await fit(probe)) / probe;
+  const rows = Math.max(batch * 4, Math.min(data.rows, Math.round(TARGET_S / perRow / batch) * batch));
+  return rows / (await fit(rows));
+}
+
+async function main() {
+  const why = await backendUnavailable('tensorflow');
+  if (why) {
+    console.log(`backend crossover: not measured, native TensorFlow is unavailable (${why}); run npm run setup:native`);
+    return;
+  }
+  const data = await flightsSample(100_000);
+  console.log(`\nWASM vs native TensorFlow, MLP regression on a 100k-row flights-3m sample (${data.inputSize} inputs), samples/s\n`);
+  console.log(`${'hidden'.padEnd(10)} ${'batch'.padStart(5)} ${'weights'.padStart(9)} ${'batch x weights'.padStart(16)} ${'wasm'.padStart(9)} ${'native'.padStart(9)}  faster`);
+  for (const hidden of SHAPES) {
+    for (const batch of BATCHES) {
+      const weights = mlpWeights(data.inputSize, hidden, 1);
+      await loadBackend('wasm');
+      const wasm = await samplesPerSecond(data, hidden, batch);
+      await loadBackend('tensorflow');
+      const native = await samplesPerSecond(data, hidden, batch);
+      console.log(`${hidden.join('-').padEnd(10)} ${String(batch).padStart(5)} ${weights.toLocaleString('en').padStart(9)} ${(batch * weights).toLocaleString('en').padStart(16)} `
+        + `${Math.round(wasm).toLocaleString('en').padStart(9)} ${Math.round(native).toLocaleString('en').padStart(9)}  ${native > wasm ? `native x${(native / wasm).toFixed(1)}` : `wasm x${(wasm / native).toFixed(1)}`}`);
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main().catch((err) => { console.error(err); process.exit(1); });
