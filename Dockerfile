@@ -10,17 +10,27 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-# Compilers for any native module that has no prebuilt binary for this platform.
+# Compilers for any native module that has no prebuilt binary for this platform;
+# pip for native TensorFlow's wheel (NATIVE_TRAINING below).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python3-pip make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+COPY scripts/setup-native.ts scripts/
 # Runtime dependencies only (tsx is one: the TypeScript runs as is, no build step).
 # @tensorflow/tfjs-node and tfjs-node-gpu are optional: their install scripts
-# download libtensorflow, and when that fails npm leaves them out and the backend
-# falls back to WASM. The GPU build is useless without CUDA, so it is dropped here.
+# download libtensorflow, and when that fails npm leaves them out. The API and the
+# orchestration worker only predict, on WASM, so the image has no native TensorFlow
+# (about 800 MB) unless it is built for CPU training (docker-compose's trainer-cpu):
+#   docker build --build-arg NATIVE_TRAINING=true -t perennial .
+# which runs npm run setup:native (TF 2.21 from PyPI's tensorflow-cpu wheel).
+ARG NATIVE_TRAINING=false
 RUN npm ci --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/@tensorflow/tfjs-node-gpu \
+ && rm -rf node_modules/@tensorflow/tfjs-node-gpu node_modules/@tensorflow/tfjs-node \
+ && if [ "$NATIVE_TRAINING" = true ]; then \
+      npm_config_omit=dev npm run setup:native \
+      && rm -rf node_modules/@tensorflow/tfjs-node-gpu node_modules/@tensorflow/tfjs-node/deps/include .tools; \
+    fi \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime

@@ -19,24 +19,34 @@ const BATCHES = [32, 64, 256, 512];
 /** seconds each measurement aims at */
 const TARGET_S = Number(process.env.BENCH_SECONDS ?? 1.5);
 
-export async function flightsSample(rows: number) {
+/**
+ * A seeded sample of flights-3m, preprocessed as the train activity does. `regression` predicts the
+ * delay in minutes; `classification` whether the flight is late (more than 15 minutes).
+ */
+export async function flightsSample(rows: number, task: 'regression' | 'classification' = 'regression') {
+  const target = task === 'regression' ? 'delay' : 'late';
   const { columns, rows: n, features } = await withDuckDb(async (conn) => {
-    await conn.run(`CREATE TEMP TABLE t AS SELECT * FROM read_parquet('${FLIGHTS}') USING SAMPLE reservoir(${rows} ROWS) REPEATABLE (42)`);
-    const cols = (await describeColumns(conn, 't')).filter((c) => c.name !== 'delay');
-    return { ...(await readModelColumns(conn, 't', cols, { name: 'delay', numeric: true })), features: cols };
+    await conn.run(`CREATE TEMP TABLE t AS SELECT date, distance, origin, destination, ${task === 'regression' ? 'delay' : "CASE WHEN delay > 15 THEN 'late' ELSE 'on time' END AS late"}
+      FROM read_parquet('${FLIGHTS}') USING SAMPLE reservoir(${rows} ROWS) REPEATABLE (42)`);
+    const cols = (await describeColumns(conn, 't')).filter((c) => c.name !== target);
+    return { ...(await readModelColumns(conn, 't', cols, { name: target, numeric: task === 'regression' })), features: cols };
   });
   const cols = columns as Columns;
   const order = Array.from({ length: n }, (_, i) => i);
-  const pre = fitPreprocessor(cols, derivedInputs(features), cols.__target, 'regression', order);
-  return { x: transformFeatures(pre, cols, order), y: encodeTarget(pre.target, cols.__target, order), rows: n, inputSize: pre.inputSize };
+  const pre = fitPreprocessor(cols, derivedInputs(features), cols.__target, task, order);
+  return {
+    task, x: transformFeatures(pre, cols, order), y: encodeTarget(pre.target, cols.__target, order), rows: n, inputSize: pre.inputSize,
+    outputSize: task === 'classification' ? pre.target.labels!.length : 1,
+  };
 }
+export type Sample = Awaited<ReturnType<typeof flightsSample>>;
 
-/** samples/s of `hidden` at `batch` on the active backend, over about TARGET_S seconds */
-export async function samplesPerSecond(data: Awaited<ReturnType<typeof flightsSample>>, hidden: number[], batch: number) {
+/** samples/s of `hidden` at `batch` on the active backend: one epoch over as many rows as take about `seconds` */
+export async function samplesPerSecond(data: Sample, hidden: number[], batch: number, seconds = TARGET_S) {
   const fit = async (rows: number) => {
-    const model = buildMlp({ inputSize: data.inputSize, hiddenUnits: hidden, outputSize: 1, task: 'regression', learningRate: 0.001, seed: 42 });
+    const model = buildMlp({ inputSize: data.inputSize, hiddenUnits: hidden, outputSize: data.outputSize, task: data.task, learningRate: 0.001, seed: 42 });
     const t0 = performance.now();
-    await fitMlp(model, data.x.subarray(0, rows * data.inputSize), data.y.subarray(0, rows), rows, data.inputSize, 'regression',
+    await fitMlp(model, data.x.subarray(0, rows * data.inputSize), data.y.subarray(0, rows), rows, data.inputSize, data.task,
       { epochs: 1, batchSize: batch, validationSplit: 0 });
     const s = (performance.now() - t0) / 1000;
     model.dispose();
@@ -45,7 +55,7 @@ export async function samplesPerSecond(data: Awaited<ReturnType<typeof flightsSa
   const probe = Math.min(data.rows, batch * 4);
   await fit(probe); // kernels compiled, memory allocated
   const perRow = (await fit(probe)) / probe;
-  const rows = Math.max(batch * 4, Math.min(data.rows, Math.round(TARGET_S / perRow / batch) * batch));
+  const rows = Math.max(batch * 4, Math.min(data.rows, Math.round(seconds / perRow / batch) * batch));
   return rows / (await fit(rows));
 }
 
@@ -60,7 +70,7 @@ async function main() {
   console.log(`${'hidden'.padEnd(10)} ${'batch'.padStart(5)} ${'weights'.padStart(9)} ${'batch x weights'.padStart(16)} ${'wasm'.padStart(9)} ${'native'.padStart(9)}  faster`);
   for (const hidden of SHAPES) {
     for (const batch of BATCHES) {
-      const weights = mlpWeights(data.inputSize, hidden, 1);
+      const weights = mlpWeights(data.inputSize, hidden, data.outputSize);
       await loadBackend('wasm');
       const wasm = await samplesPerSecond(data, hidden, batch);
       await loadBackend('tensorflow');

@@ -28,6 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withDuckDb } from '../activities/duckdb';
+import { ensureVenv } from './python-venv';
 
 const root = path.resolve(import.meta.dirname, '..');
 const FLIGHTS = path.join(root, 'node_modules/vega-datasets/data/flights-3m.parquet');
@@ -58,26 +59,6 @@ async function prepareData(dir: string): Promise<{ flights: number }> {
     fs.writeFileSync(path.join(dir, 'features.json'), JSON.stringify(FEATURES));
     return { flights };
   });
-}
-
-/** The venv a newcomer lacks: created, then filled from the pinned requirements (again whenever they change). */
-function ensureVenv(): string {
-  const python = path.join(VENV, 'bin/python');
-  const stamp = path.join(VENV, '.drift-requirements.txt');
-  const wanted = fs.readFileSync(REQUIREMENTS, 'utf8');
-  const log: SpawnSyncOptions = { stdio: ['ignore', 2, 2] }; // progress to stderr: stdout is the table
-  if (!fs.existsSync(python)) {
-    console.error(`creating ${path.relative(root, VENV)} (once)`);
-    const r = spawnSync('python3', ['-m', 'venv', VENV], log);
-    if (r.status !== 0) throw new Error('python3 -m venv failed: it needs Python 3 and its venv module (Debian: python3-venv)');
-  }
-  if (!fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8') !== wanted) {
-    console.error(`installing ${path.relative(root, REQUIREMENTS)} into ${path.relative(root, VENV)}`);
-    const r = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], log);
-    if (r.status !== 0) throw new Error('pip install -r bench/drift-requirements.txt failed');
-    fs.writeFileSync(stamp, wanted);
-  }
-  return python;
 }
 
 /** Runs one side in a fresh process; its last stdout line is its JSON. */
@@ -194,7 +175,7 @@ function goalOf(p: PerennialResult, e: EvidentlyResult) {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-bench-drift-'));
 try {
-  const python = ensureVenv();
+  const python = ensureVenv(VENV, REQUIREMENTS);
   let t0 = performance.now();
   const { flights } = await prepareData(dir);
   const prepareSeconds = (performance.now() - t0) / 1000;

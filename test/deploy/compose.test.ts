@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,4 +144,20 @@ test('the Temporal UI and frontend are published on loopback only, and the UI ca
     assert.ok(hostIps.length > 0, `${name} publishes a port`);
     assert.deepEqual([...new Set(hostIps)], ['127.0.0.1'], `${name} is published on 127.0.0.1 only`);
   }
+});
+
+test('the GPU trainer image is built on CUDA 12 with TensorFlow 2.21 from PyPI, and the CPU trainer with native TensorFlow', (t) => {
+  const trainerImage = readFileSync(join(repoRoot, 'Dockerfile.trainer'), 'utf8');
+  assert.match(trainerImage, /^ARG CUDA_IMAGE=nvidia\/cuda:12\.\d+\.\d+-base-ubuntu\d+\.\d+$/m, 'a CUDA 12 base');
+  assert.match(trainerImage, /npm run setup:native -- --gpu/, 'tfjs-node-gpu built on the tensorflow wheel and its nvidia-*-cu12 libraries');
+  assert.match(trainerImage, /PERENNIAL_TF_BACKEND=tensorflow-gpu/, 'a trainer that cannot reach its GPU stops instead of training on the CPU');
+  assert.doesNotMatch(trainerImage, /cuda:11|cudnn8/, 'nothing of CUDA 11 is left');
+  const cpuImage = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  assert.match(cpuImage, /ARG NATIVE_TRAINING=false[\s\S]+npm run setup:native/);
+  if (!dockerComposeInstalled()) {
+    t.skip('docker-compose is not installed: apt-get install docker-compose');
+    return;
+  }
+  const rendered = compose(['--profile', 'cpu-training', 'config'], envWithout()).stdout;
+  assert.match(serviceBlock(rendered, 'trainer-cpu'), /NATIVE_TRAINING: "true"/);
 });
