@@ -92,6 +92,8 @@ async function register(name: TrainingBackend): Promise<string | null> {
   const other = name === 'tensorflow' ? 'tensorflow-gpu' : 'tensorflow';
   if (registered.has(other) && (await registered.get(other)) === null) return `this process already loaded native TensorFlow as ${other}`;
   const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  // TensorFlow's INFO lines (oneDNN, CPU features) on stderr at load: warnings and errors still show
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   const before = tf.getBackend(); // the package makes itself the active backend on import: put back what was
   try {
     await import(pkg);

@@ -34,6 +34,10 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
   assert.ok(waiting.metrics.accuracy > 0.4, `accuracy ${waiting.metrics.accuracy}`);
   assert.ok('f1_macro' in waiting.metrics);
   assert.deepEqual(waiting.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'approval']);
+  // what it trained on, and why: the test platform forces WASM
+  assert.equal(waiting.training.backend, 'wasm');
+  assert.match(waiting.training.device, /^cpu: .+ \(\d+ cores\)$/);
+  assert.equal(waiting.training.backendReason, 'PERENNIAL_TF_BACKEND=wasm');
 
   const { decided, ended } = await decideAndWait(t, approver, started.body.id, 'approve', 'ship it');
   assert.equal(decided.approval.decision, 'approved');
