@@ -167,9 +167,16 @@ function installPackage() {
     && JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version === pkgVersion;
   if (!installed) {
     log(`installing ${PKG}@${pkgVersion} without its install script (which would download libtensorflow 2.9.1)`);
-    run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `${PKG}@${pkgVersion}`], { quiet: true });
+    // --prefer-offline: from npm's cache when it has the package, so a warm machine needs no registry
+    run(process.platform === 'win32' ? 'npm.cmd' : 'npm',
+      ['install', '--no-save', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', `${PKG}@${pkgVersion}`], { quiet: true });
   }
   const deps = path.join(pkgDir, 'deps');
+  const target = path.join(pkgDir, 'lib', `napi-v${NAPI}`, 'tfjs_binding.node');
+  // already laid out from this cache: nothing to touch (a running process may have these libraries open)
+  const stamp = path.join(deps, 'perennial-native.json');
+  const wanted = JSON.stringify({ cache: path.relative(root, cache), binding: bindingName, ready: fs.readFileSync(path.join(cache, 'ready.json'), 'utf8') });
+  if (!force && installed && fs.existsSync(target) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) return;
   fs.rmSync(deps, { recursive: true, force: true });
   // The addon links -ltensorflow -ltensorflow_framework from deps/lib with rpath $ORIGIN/../../deps/lib.
   // In the GPU wheel, libtensorflow_framework finds the CUDA libraries through its RUNPATH
@@ -188,15 +195,15 @@ function installPackage() {
   if (gpu) linkTree(path.join(cache, 'nvidia'), path.join(deps, 'nvidia'));
 
   const cached = path.join(cache, 'bindings', bindingName);
-  const target = path.join(pkgDir, 'lib', `napi-v${NAPI}`, 'tfjs_binding.node');
   fs.mkdirSync(path.dirname(target), { recursive: true });
   if (!force && fs.existsSync(cached)) {
     fs.copyFileSync(cached, target);
-    return;
+  } else {
+    buildAddon(target);
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    fs.copyFileSync(target, cached);
   }
-  buildAddon(target);
-  fs.mkdirSync(path.dirname(cached), { recursive: true });
-  fs.copyFileSync(target, cached);
+  fs.writeFileSync(stamp, wanted);
 }
 
 function buildAddon(target: string) {
