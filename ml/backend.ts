@@ -159,10 +159,13 @@ export async function withTrainingBackend<T>(name: TrainingBackend, job: (info: 
   }
 }
 
-/** What the training worker says at start: every backend it could use, with the device of each. */
-export async function describeBackends(): Promise<string> {
+/**
+ * What the training worker says at start: under `auto` every backend it could use, with the device of
+ * each; a forced backend alone (the others are not even loaded: libtensorflow maps 800 MB).
+ */
+export async function describeBackends(pref: BackendPreference = 'auto'): Promise<string> {
   const parts: string[] = [];
-  for (const name of ALL_BACKENDS) {
+  for (const name of pref === 'auto' ? ALL_BACKENDS : [pref]) {
     const why = await backendUnavailable(name);
     if (!why) parts.push(`${name} (${deviceOf(name)})`);
     else if (name !== 'tensorflow-gpu' || cudaVisible()) parts.push(`${name}: unavailable, ${why}`);

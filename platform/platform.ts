@@ -119,7 +119,7 @@ export async function startPlatform(config: Config, opts: {
   if (parts.training) {
     await loadBackend(config.tfBackend); // a forced backend that cannot load stops the start here
     log(`training worker: ${config.tfBackend === 'auto' ? 'backend chosen per model from its size' : `PERENNIAL_TF_BACKEND=${config.tfBackend}`}; `
-      + `${config.trainingSlots} slot(s); backends here: ${await describeBackends()}`);
+      + `${config.trainingSlots} slot(s); backends here: ${await describeBackends(config.tfBackend)}`);
     workers.push(await Worker.create({
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.training, dataConverter,
       plugins: [new PerennialPlugin({ role: 'training', artifacts, backend: config.tfBackend })],

@@ -55,7 +55,8 @@ test('each version has a model card, as JSON and as Markdown, comparing it with 
   assert.deepEqual(first.body.data.schema.map((c: any) => c.name), ['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather']);
   assert.equal(first.body.parameters.epochs, 5);
   assert.equal(first.body.training.backend, 'wasm');
-  assert.equal(first.body.training.device, 'cpu');
+  assert.match(first.body.training.device, /^cpu: .+ \(\d+ cores\)$/, 'the CPU it trained on');
+  assert.equal(first.body.training.backendReason, 'PERENNIAL_TF_BACKEND=wasm');
   assert.ok(first.body.evaluation.metrics.roc_auc > 0.5);
   assert.equal(first.body.evaluation.perClass.length, 5);
   assert.equal(first.body.comparisonWithProduction, null, 'nothing was in production before version 1');
