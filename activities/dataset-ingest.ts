@@ -60,6 +60,11 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** DuckDB's reason, with the artifact store's path of the file (the server's business) replaced by the name the user gave */
+function readReason(err: unknown, stored: string, shown: string): string {
+  return firstLine((err as Error).message).split(stored).join(shown);
+}
+
 async function readHead(file: string, bytes = 65536): Promise<Buffer> {
   const fh = await fsp.open(file, 'r');
   try {
@@ -88,6 +93,9 @@ async function checkReadable(conn: DuckDBConnection, file: string, format: Datas
   } catch {
     throw datasetError(`${source.shown} is not UTF-8 text: re-save it as UTF-8 (it looks like another encoding, such as Latin-1).`);
   }
+  if (format === 'csv' && /^\s*<(!doctype html|html[\s>])/i.test(head.toString('utf8', 0, 1024))) {
+    throw datasetError(`${source.shown} is an HTML page, not CSV text (an error or sign-in page saved or served in its place?).`);
+  }
   if (format === 'json' || format === 'ndjson') {
     const text = head.toString('utf8').trimStart();
     let oneObject = false;
@@ -108,7 +116,7 @@ async function checkReadable(conn: DuckDBConnection, file: string, format: Datas
   try {
     sniffed = (await conn.runAndReadAll(`SELECT Delimiter AS d, Quote AS q, HasHeader AS h FROM sniff_csv(${quoteString(file)}, sample_size = 20480)`)).getRowObjectsJS()[0] ?? {};
   } catch (err) {
-    throw datasetError(`Could not read ${source.shown} as csv: ${firstLine((err as Error).message)}`);
+    throw datasetError(`Could not read ${source.shown} as csv: ${readReason(err, file, source.shown)}`);
   }
   const csv: CsvOptions = {
     delimiter: source.csv?.delimiter ?? (typeof sniffed.d === 'string' && sniffed.d.length === 1 ? sniffed.d : ','),
@@ -195,7 +203,7 @@ export async function registerDataset({ db, artifacts, duckdb, maxBytes }: Datas
       const kinds = new Map(stats.columns.map((s) => [s.name, s.kind]));
       return { columns: described.map((c) => ({ ...c, kind: kinds.get(c.name) ?? c.kind })), statistics: stats, readOptions };
     } catch (err) {
-      throw datasetError(`Could not read ${shown} as ${format}: ${firstLine((err as Error).message)}`);
+      throw datasetError(`Could not read ${shown} as ${format}: ${readReason(err, stored, shown)}`);
     }
   }, duckdb);
   // a file that cannot be read is kept nowhere: its bytes were never a dataset version

@@ -144,6 +144,15 @@ test('bad input: a truncated Parquet file', async () => {
   const bytes = fs.readFileSync(full);
   await refused(file('truncated.parquet', bytes.subarray(0, Math.floor(bytes.length / 2))), /Could not read .*truncated\.parquet as parquet/);
 });
+test('bad input: an HTML page named .csv (an error or sign-in page in its place)', () =>
+  refused(file('page.csv', '<!DOCTYPE html>\n<html><body><p>Please sign in</p></body></html>\n'), /page\.csv is an HTML page, not CSV text/));
+test('bad input: a reader error names the file as given, never where the artifact store keeps it', async () => {
+  await assert.rejects(data.ingestDataset({ uri: file('broken.jsonl', '{"a":1}\n{"a":\n{"a":3}\n') }), (err: unknown) => {
+    assert.match((err as Error).message, /Could not read .*broken\.jsonl as ndjson: Malformed JSON in file ".*broken\.jsonl"/);
+    assert.doesNotMatch((err as Error).message, /artifacts\/datasets/);
+    return true;
+  });
+});
 test('bad input: a JSON file that is one object, not records', () =>
   refused(file('object.json', JSON.stringify({ data: [{ a: 1 }, { a: 2 }], meta: { source: 'x' } }, null, 2)), /is one JSON object, not records/));
 test('bad input: a header with an empty column name', () =>
