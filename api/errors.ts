@@ -31,9 +31,29 @@ export function handleError(err: Error, c: Context) {
       : status === 415 ? 'The body must be JSON, sent with "Content-Type: application/json".' : err.message || 'Bad request.';
     return c.json(errorBody(code, message), status);
   }
+  const away = unreachableDependency(err);
+  if (away) {
+    // an outage of what the API stands on is not the API's bug: say so, and when to try again
+    console.error(`[api] ${away} unreachable on ${forLog(c.req.method, 16)} ${forLog(new URL(c.req.url).pathname)}: ${forLog(err.message, 200)}`);
+    c.header('Retry-After', '5');
+    return c.json(errorBody(`${away}_unavailable`, `${away === 'temporal' ? 'Temporal' : 'The database'} cannot be reached just now; nothing was changed. Try again in a few seconds.`), 503);
+  }
   // the path as sent (still percent-encoded), so a %0A cannot start a forged log line
   console.error(`[api] unexpected error on ${forLog(c.req.method, 16)} ${forLog(new URL(c.req.url).pathname)}:`, err);
   return c.json(errorBody('internal', 'An unexpected error occurred; it has been logged.'), 500);
+}
+
+/** gRPC UNAVAILABLE and DEADLINE_EXCEEDED from Temporal's client; refused or dropped connections to PostgreSQL */
+const GRPC_UNAVAILABLE = new Set([14, 4]);
+const DB_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P03']);
+
+/** which dependency an error says cannot be reached, following its causes; null for anything else */
+export function unreachableDependency(err: unknown): 'temporal' | 'database' | null {
+  for (let e: any = err, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    if ((e.name === 'ServiceError' || typeof e.metadata === 'object') && GRPC_UNAVAILABLE.has(e.cause?.code ?? e.code)) return 'temporal';
+    if (typeof e.code === 'string' && DB_CONNECTION_CODES.has(e.code)) return 'database';
+  }
+  return null;
 }
 
 /** the most problems a 400 describes: an answer must not grow with what a request repeats */
