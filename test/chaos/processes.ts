@@ -21,11 +21,12 @@ export const databaseUrl = (t: TestPlatform) => (t.database as Database & { url?
 
 export async function startPart(t: TestPlatform, part: 'api' | 'worker' | 'trainer', env: Record<string, string> = {}): Promise<PartProcess> {
   const url = databaseUrl(t);
-  if (!url) throw new Error('a second process needs a PostgreSQL server (TEST_DATABASE_URL)');
+  // the trainer needs no database: the others cannot share an embedded PGlite
+  if (!url && part !== 'trainer') throw new Error('a second process needs a PostgreSQL server (TEST_DATABASE_URL)');
   const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [`platform/${part}.ts`], {
     cwd: REPO_ROOT,
     env: {
-      ...process.env, TEMPORAL_ADDRESS: t.temporalAddress, DATABASE_URL: url, PERENNIAL_DATA_DIR: t.dataDir,
+      ...process.env, TEMPORAL_ADDRESS: t.temporalAddress, ...(url ? { DATABASE_URL: url } : {}), PERENNIAL_DATA_DIR: t.dataDir,
       PERENNIAL_TASK_QUEUE: t.config.taskQueues.orchestration, PERENNIAL_TRAINING_TASK_QUEUE: t.config.taskQueues.training,
       PERENNIAL_ADMIN_TOKEN: t.adminToken, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn', HOST: '127.0.0.1',
       PERENNIAL_IMPORT_ROOTS: t.config.sources.importRoots.join(':'), PERENNIAL_RATE_LIMIT: '0', ...env,
