@@ -36,7 +36,8 @@ export function handleError(err: Error, c: Context) {
     // an outage of what the API stands on is not the API's bug: say so, and when to try again
     console.error(`[api] ${away} unreachable on ${forLog(c.req.method, 16)} ${forLog(new URL(c.req.url).pathname)}: ${forLog(err.message, 200)}`);
     c.header('Retry-After', '5');
-    return c.json(errorBody(`${away}_unavailable`, `${away === 'temporal' ? 'Temporal' : 'The database'} cannot be reached just now; nothing was changed. Try again in a few seconds.`), 503);
+    const what = away === 'temporal' ? 'Temporal cannot be reached, or no worker answered in time' : 'The database cannot be reached';
+    return c.json(errorBody(`${away}_unavailable`, `${what}; nothing was changed. Try again in a few seconds.`), 503);
   }
   // the path as sent (still percent-encoded), so a %0A cannot start a forged log line
   console.error(`[api] unexpected error on ${forLog(c.req.method, 16)} ${forLog(new URL(c.req.url).pathname)}:`, err);

@@ -89,6 +89,8 @@ const LIVE_STATUS_CONCURRENCY = 8;
 /** a query waits for a worker to replay the workflow; with none polling it would wait 30 s */
 const LIVE_STATUS_DEADLINE_MS = 5_000;
 export const LIVE_STATUS_UNAVAILABLE = 'live status unavailable';
+/** GET /v1/pipelines/:id: a describe and a query, each normally a few milliseconds */
+const STATUS_DEADLINE_MS = 10_000;
 
 const rulesFrom = (spec: PipelineSpec): PipelineRules => ({ approval: spec.approval, gates: spec.gates, canary: spec.canary });
 
@@ -186,7 +188,8 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
   const canaryHandle = (model: string, version: number) => client.workflow.getHandle(workflowIds.canary(model, version));
 
   return {
-    get,
+    /** one pipeline's status, bounded: with Temporal away a caller gets a 503 after this long, not after the client's retries */
+    get: (id: string) => client.withDeadline(Date.now() + STATUS_DEADLINE_MS, () => get(id)),
 
     /** abort (roll back now) or promote now: an Update on the pipeline's canary rollout */
     async canary(id: string, action: 'abort' | 'promote', by: Principal, comment?: string): Promise<{ pipelineId: string; canary: CanaryStatus }> {
