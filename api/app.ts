@@ -4,8 +4,8 @@
  * The routes are chained, so `AppType` carries every route's input and output: client/ derives
  * the typed client from it.
  */
-import type { HttpBindings } from '@hono/node-server';
-import type { Readable } from 'node:stream';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Context } from 'hono';
@@ -13,8 +13,9 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config';
 import { LocalArtifactStore, type ArtifactStore } from '../db/artifacts';
 import type { Database } from '../db/client';
-import { authenticate, CONSOLE_PRINCIPAL, createKeyCache, requireBearer } from './auth';
-import { rateLimit } from './rate-limit';
+import { authenticate, CONSOLE_PRINCIPAL, createAuthenticator, createKeyCache, requireBearer } from './auth';
+import { createRateLimiter, rateLimit } from './rate-limit';
+import { drained } from './request-body';
 import { forLog } from '../common/text';
 import { ApiError, errorBody, handleError } from './errors';
 import { checkJsonBody } from './json-body-check';
@@ -34,7 +35,7 @@ import { canaryRoutes } from './routes/canary';
 import { monitoringRoutes } from './routes/monitoring';
 import { auditRoutes, versionHistoryRoutes } from './routes/audit';
 import { createMonitoringService } from './monitoring';
-import { addPredictRoute } from './routes/predict';
+import { addPredictRoute, predictListener } from './routes/predict';
 import { webhookRoutes } from './routes/webhooks';
 import { CONSOLE_PATH, consoleRoutes } from '../console/app';
 import type { ModelServer } from './serving';
@@ -67,26 +68,11 @@ async function readiness(checks: Record<'temporal' | 'database', () => Promise<u
   return { temporal, database, ...(workersRunning ? { workers: workersRunning() } : {}) };
 }
 
-/** Reads what is left of a request body and throws it away: true once it ended within `maxBytes` and 2 s. */
-function drained(body: Readable, maxBytes: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    let seen = 0;
-    const finish = (ended: boolean) => {
-      clearTimeout(timer);
-      body.off('data', count).off('end', onEnd).off('error', onError);
-      if (!ended) body.pause();
-      resolve(ended);
-    };
-    const count = (chunk: Buffer) => { if ((seen += chunk.length) > maxBytes) finish(false); };
-    const onEnd = () => finish(true);
-    const onError = () => finish(false);
-    const timer = setTimeout(() => finish(false), 2000);
-    body.on('data', count).once('end', onEnd).once('error', onError);
-    body.resume();
-  });
-}
-
-export function createApp({
+/**
+ * The API: the router (`app`), and the Node request listener an HTTP server runs (`listener`), which
+ * hands predictions to their own fast path (api/routes/predict.ts) and everything else to the router.
+ */
+export function createApi({
   config, database, client, server, metrics = createMetrics(), keyCacheMs, artifacts = new LocalArtifactStore(config.artifactsDir), workersRunning, codec,
 }: AppDeps) {
   const { db } = database;
@@ -113,11 +99,13 @@ export function createApp({
 
   app.get('/metrics', requireBearer(config.metricsToken, 'GET /metrics'), async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   const keyCache = createKeyCache(keyCacheMs);
-  app.use('/v1/*', authenticate(db, config.adminToken, keyCache));
-  app.use('/v1/*', rateLimit(config.rateLimit));
+  const principalOf = createAuthenticator(db, config.adminToken, keyCache);
+  const takeRequest = createRateLimiter(config.rateLimit);
+  app.use('/v1/*', authenticate(principalOf));
+  app.use('/v1/*', rateLimit(takeRequest));
   // the Temporal UI's remote codec: 404 when encryption is off, CORS (a preflight needs no token), then a key as for /v1
   app.use(`${CODEC_PATH}/*`, codecGate(codec, config));
-  app.use(`${CODEC_PATH}/*`, authenticate(db, config.adminToken, keyCache));
+  app.use(`${CODEC_PATH}/*`, authenticate(principalOf));
   app.use(`${CODEC_PATH}/*`, rateLimit(config.rateLimit));
   // (an upload is a file, not a request to parse: it streams to disk whatever its content type)
   // the console posts HTML forms (and serves its pages): it checks its own bodies
@@ -158,7 +146,14 @@ export function createApp({
     info: { title: 'Perennial API', version: '1', description: 'Start pipelines, approve promotions, inspect models. See API.md.' },
     security: [{ bearer: [] }],
   });
-  return routes;
+
+  const predict = predictListener({ server, principalOf, takeRequest, metrics, maxBodyBytes: config.maxBodyBytes, tooLarge });
+  const route = getRequestListener(routes.fetch, { hostname: config.host });
+  const listener = (req: IncomingMessage, res: ServerResponse) => { if (!predict(req, res)) void route(req, res); };
+  return { app: routes, listener };
 }
+
+/** The router alone: what in-process callers and tests use (`app.request`). */
+export const createApp = (deps: AppDeps) => createApi(deps).app;
 /** Every route with its input and output types: what the typed client (client/) is derived from. */
 export type AppType = ReturnType<typeof createApp>;

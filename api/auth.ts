@@ -76,28 +76,15 @@ export async function principalOfToken(db: Db, token: string, adminToken?: strin
   return k ? principalOfKey(db, k.id, adminToken) : undefined;
 }
 
-export function authenticate(db: Db, adminToken?: string, cache: KeyCache = createKeyCache()): MiddlewareHandler<AppEnv> {
+/**
+ * The principal a request's Authorization header names: the bootstrap admin, a key seen within the
+ * cache's lifetime (no database round trip, and no promise), or the key read from the database.
+ * Throws the 401 or 503 the caller answers. Both the middleware and the predict fast path use it.
+ */
+export function createAuthenticator(db: Db, adminToken?: string, cache: KeyCache = createKeyCache()) {
   // compared as sha256 digests, in constant time; the admin token's is computed once
   const adminHash = adminToken ? Buffer.from(hashToken(adminToken)) : undefined;
-  return async (c, next) => {
-    const fromConsole = (c.env as Record<symbol, Principal | undefined> | undefined)?.[CONSOLE_PRINCIPAL];
-    if (fromConsole) {
-      c.set('principal', fromConsole);
-      return next();
-    }
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError(401, 'unauthorized', 'Missing bearer token: send "Authorization: Bearer <token>".');
-    const hash = hashToken(match[1]);
-    if (adminHash && crypto.timingSafeEqual(Buffer.from(hash), adminHash)) {
-      c.set('principal', BOOTSTRAP_ADMIN);
-      return next();
-    }
-    const known = cache.get(hash);
-    if (known) {
-      c.set('principal', known);
-      return next();
-    }
+  async function lookUp(hash: string): Promise<Principal> {
     let rows: { id: string; name: string; role: Role; owner: string; mintedBy: string | null; groups: string[] }[];
     const generation = cache.generation();
     try {
@@ -107,14 +94,29 @@ export function authenticate(db: Db, adminToken?: string, cache: KeyCache = crea
       // the database is unreachable: a key that was valid moments ago still is (predictions go on)
       const stale = cache.stale(hash);
       if (!stale) throw new ApiError(503, 'unavailable', 'API keys cannot be checked now: the database does not answer.');
-      c.set('principal', stale);
-      return next();
+      return stale;
     }
     if (!rows.length) throw new ApiError(401, 'unauthorized', 'Unknown or revoked token.');
     const [k] = rows;
     const principal: Principal = { keyId: k.id, name: k.name, role: k.role, owner: k.owner, mintedBy: k.mintedBy, groups: k.groups };
     cache.set(hash, principal, generation);
-    c.set('principal', principal);
+    return principal;
+  }
+  return (authorization: string | undefined): Principal | Promise<Principal> => {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match) throw new ApiError(401, 'unauthorized', 'Missing bearer token: send "Authorization: Bearer <token>".');
+    const hash = hashToken(match[1]);
+    if (adminHash && crypto.timingSafeEqual(Buffer.from(hash), adminHash)) return BOOTSTRAP_ADMIN;
+    return cache.get(hash) ?? lookUp(hash);
+  };
+}
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/** The middleware: the console's in-process principal, or the one the bearer token names. */
+export function authenticate(principalOf: Authenticator): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const fromConsole = (c.env as Record<symbol, Principal | undefined> | undefined)?.[CONSOLE_PRINCIPAL];
+    c.set('principal', fromConsole ?? await principalOf(c.req.header('authorization')));
     return next();
   };
 }

@@ -5,7 +5,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { forLog } from '../common/text';
 
 export class ApiError extends Error {
-  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details?: unknown) {
+  /** `headers`: sent with the error (a 429's Retry-After) */
+  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details?: unknown,
+    readonly headers?: Record<string, string>) {
     super(message);
   }
 }
@@ -22,26 +24,36 @@ const httpExceptionCodes: Partial<Record<number, string>> = {
   400: 'invalid_request', 401: 'unauthorized', 413: 'payload_too_large', 415: 'unsupported_media_type',
 };
 
-export function handleError(err: Error, c: Context) {
-  if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+/**
+ * Any error as the answer the caller gets: status, the one error body, extra headers. What is not
+ * the caller's fault is logged with the method and path (as sent, still percent-encoded, so a %0A
+ * cannot start a forged log line), never shown.
+ */
+export function errorReply(err: Error, method: string, path: string):
+{ status: ContentfulStatusCode; body: ReturnType<typeof errorBody>; headers?: Record<string, string> } {
+  if (err instanceof ApiError) return { status: err.status, body: errorBody(err.code, err.message, err.details), headers: err.headers };
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     const code = httpExceptionCodes[status] ?? 'http_error';
     const message = status === 413 ? 'The request body is too large.'
       : status === 415 ? 'The body must be JSON, sent with "Content-Type: application/json".' : err.message || 'Bad request.';
-    return c.json(errorBody(code, message), status);
+    return { status, body: errorBody(code, message) };
   }
   const away = unreachableDependency(err);
   if (away) {
     // an outage of what the API stands on is not the API's bug: say so, and when to try again
-    console.error(`[api] ${away} unreachable on ${forLog(c.req.method, 16)} ${forLog(new URL(c.req.url).pathname)}: ${forLog(err.message, 200)}`);
-    c.header('Retry-After', '5');
+    console.error(`[api] ${away} unreachable on ${forLog(method, 16)} ${forLog(path)}: ${forLog(err.message, 200)}`);
     const what = away === 'temporal' ? 'Temporal cannot be reached, or no worker answered in time' : 'The database cannot be reached';
-    return c.json(errorBody(`${away}_unavailable`, `${what}; nothing was changed. Try again in a few seconds.`), 503);
+    return { status: 503, body: errorBody(`${away}_unavailable`, `${what}; nothing was changed. Try again in a few seconds.`), headers: { 'retry-after': '5' } };
   }
-  // the path as sent (still percent-encoded), so a %0A cannot start a forged log line
-  console.error(`[api] unexpected error on ${forLog(c.req.method, 16)} ${forLog(new URL(c.req.url).pathname)}:`, err);
-  return c.json(errorBody('internal', 'An unexpected error occurred; it has been logged.'), 500);
+  console.error(`[api] unexpected error on ${forLog(method, 16)} ${forLog(path)}:`, err);
+  return { status: 500, body: errorBody('internal', 'An unexpected error occurred; it has been logged.') };
+}
+
+export function handleError(err: Error, c: Context) {
+  const reply = errorReply(err, c.req.method, new URL(c.req.url).pathname);
+  for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value);
+  return c.json(reply.body, reply.status);
 }
 
 /** gRPC UNAVAILABLE and DEADLINE_EXCEEDED from Temporal's client; refused or dropped connections to PostgreSQL */

@@ -37,21 +37,23 @@ export function createMetrics() {
   });
 
   const children = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
-  const middleware: MiddlewareHandler = async (c, next) => {
-    const start = process.hrtime.bigint();
-    await next();
-    const route = c.res.status === 404 && routePath(c, -1) === '*' ? 'unmatched' : routePath(c, -1) || 'unmatched';
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    // label children cached per route: prom-client would otherwise hash the labels on every request
-    const key = `${c.req.method} ${route} ${c.res.status}`;
+  /** one answered request; label children cached per route: prom-client would otherwise hash the labels on every request */
+  function observe(method: string, route: string, status: number, seconds: number) {
+    const key = `${method} ${route} ${status}`;
     let child = children.get(key);
     if (!child) {
-      child = { requests: requests.labels(c.req.method, route, String(c.res.status)), latency: latency.labels(c.req.method, route) };
+      child = { requests: requests.labels(method, route, String(status)), latency: latency.labels(method, route) };
       children.set(key, child);
     }
     child.requests.inc();
     child.latency.observe(seconds);
+  }
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const start = process.hrtime.bigint();
+    await next();
+    const route = c.res.status === 404 && routePath(c, -1) === '*' ? 'unmatched' : routePath(c, -1) || 'unmatched';
+    observe(c.req.method, route, c.res.status, Number(process.hrtime.bigint() - start) / 1e9);
   };
-  return { registry, middleware, pipelinesStarted, predictions, predictionLogDropped, predictionLogDeadLetters };
+  return { registry, middleware, observe, pipelinesStarted, predictions, predictionLogDropped, predictionLogDeadLetters };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -226,6 +226,13 @@ export function createModelServer(deps: ModelServerDeps) {
     return { predictions, ids };
   }
 
+  /** production's answer, or its refusal thrown (the caller's instances were at fault) */
+  function answerOrThrow(model: string, production: ServedVersion, b: ServableBundle, instances: unknown[], ctx: AnswerContext) {
+    const result = answer(model, 'production', production, b, instances, ctx);
+    if ('refused' in result) throw result.refused;
+    return result;
+  }
+
   /**
    * The candidate could not answer instances production answered: one error row each, so the
    * refusal counts against it. Only called after production accepted the instances, so what is
@@ -272,11 +279,6 @@ export function createModelServer(deps: ModelServerDeps) {
       const inCanary = !!canary && canary.weight > 0
         && (opts.entityKey !== undefined ? trafficBucket(name, opts.entityKey) : Math.random() * 100) < canary.weight;
       const ctx: AnswerContext = { at: new Date(), entityKey: opts.entityKey ?? null, requestedBy: opts.requestedBy ?? null };
-      const answerWithProduction = async () => {
-        const result = answer(name, 'production', production, await bundle(production.artifactKey), instances, ctx);
-        if ('refused' in result) throw result.refused;
-        return result;
-      };
 
       if (inCanary && canary.mode === 'split') {
         let canaryFailed: string;
@@ -288,11 +290,11 @@ export function createModelServer(deps: ModelServerDeps) {
           canaryFailed = failure(name, 'canary', canary, err);
         }
         // production answers what the canary could not; when production refuses too, the instances were the caller's fault
-        const result = await answerWithProduction();
+        const result = answerOrThrow(name, production, await bundle(production.artifactKey), instances, ctx);
         logFailure(name, 'canary', canary, instances, canaryFailed, ctx);
         return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids };
       }
-      const result = await answerWithProduction();
+      const result = answerOrThrow(name, production, await bundle(production.artifactKey), instances, ctx);
       if (inCanary && canary.mode === 'shadow') {
         // the candidate sees the same request after the answer has gone; its answer, or its refusal, is only logged
         setImmediate(() => {

@@ -14,58 +14,75 @@ export interface InstanceError { instance: number; feature: string; message: str
 /** the first errors found (at most INSTANCE_LIMITS.maxErrors) and how many there were in all */
 export interface InstanceErrors { errors: InstanceError[]; total: number }
 
-export function columnsFromInstances(features: ServingFeature[], instances: unknown[]): { columns: Columns } & InstanceErrors {
-  const known = new Set(features.map((f) => f.name));
-  const columns: Columns = {};
-  const errors: InstanceError[] = [];
-  let total = 0;
+/** the errors found so far: the first INSTANCE_LIMITS.maxErrors described, all counted */
+class ErrorList implements InstanceErrors {
+  errors: InstanceError[] = [];
+  total = 0;
   // only the first errors are described: an answer must not grow with what a request repeats
-  const fail = (instance: number, feature: string, message: () => string) => {
-    total++;
-    if (errors.length < INSTANCE_LIMITS.maxErrors) errors.push({ instance, feature, message: message() });
-  };
-  const put = (name: string, i: number, v: number | string | null) => { (columns[name] ??= new Array(instances.length).fill(null))[i] = v; };
-  for (const f of features) {
-    if (f.kind === 'datetime') for (const p of ['year', 'month', 'dayofweek']) columns[`${f.name}.${p}`] = new Array(instances.length).fill(null);
-    else columns[f.name] = new Array(instances.length).fill(null);
+  add(instance: number, feature: string, message: () => string) {
+    this.total++;
+    if (this.errors.length < INSTANCE_LIMITS.maxErrors) this.errors.push({ instance, feature, message: message() });
   }
-  instances.forEach((raw, i) => {
+  wrongType(instance: number, feature: string, expected: string, v: unknown) {
+    this.add(instance, feature, () => `"${feature}" must be ${expected}, got ${describeValue(v)}`);
+  }
+}
+
+export function columnsFromInstances(features: ServingFeature[], instances: unknown[]): { columns: Columns } & InstanceErrors {
+  const columns: Columns = {};
+  const found = new ErrorList();
+  const n = instances.length;
+  for (const f of features) {
+    if (f.kind === 'datetime') for (const p of ['year', 'month', 'dayofweek']) columns[`${f.name}.${p}`] = new Array(n).fill(null);
+    else columns[f.name] = new Array(n).fill(null);
+  }
+  // (no closures per instance or feature: this runs for every prediction)
+  for (let i = 0; i < n; i++) {
+    const raw = instances[i];
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      fail(i, '(instance)', () => `an instance must be an object of feature values, got ${describeValue(raw)}`);
-      return;
+      found.add(i, '(instance)', () => `an instance must be an object of feature values, got ${describeValue(raw)}`);
+      continue;
     }
     const instance = raw as Record<string, unknown>;
     const keys = Object.keys(instance);
     if (keys.length > INSTANCE_LIMITS.maxFeatures) {
-      fail(i, '(instance)', () => `an instance has ${keys.length} features (at most ${INSTANCE_LIMITS.maxFeatures})`);
-      return;
+      found.add(i, '(instance)', () => `an instance has ${keys.length} features (at most ${INSTANCE_LIMITS.maxFeatures})`);
+      continue;
     }
+    const known = featureNames(features);
     for (const key of keys) {
-      if (!known.has(key)) fail(i, printableName(key) ?? '(unprintable name)', () => `unknown feature ${quoteName(key)}`);
+      if (!known.has(key)) found.add(i, printableName(key) ?? '(unprintable name)', () => `unknown feature ${quoteName(key)}`);
     }
     for (const f of features) {
       const v = instance[f.name];
       if (v === undefined || v === null) continue; // imputed as in training
-      const wrong = (expected: string) => fail(i, f.name, () => `"${f.name}" must be ${expected}, got ${describeValue(v)}`);
       if (f.kind === 'numeric') {
-        if (typeof v === 'number' && Number.isFinite(v)) put(f.name, i, v); else wrong('a finite number');
+        if (typeof v === 'number' && Number.isFinite(v)) columns[f.name][i] = v; else found.wrongType(i, f.name, 'a finite number', v);
       } else if (f.kind === 'boolean') {
-        if (typeof v === 'boolean') put(f.name, i, v ? 1 : 0); else wrong('true or false');
+        if (typeof v === 'boolean') columns[f.name][i] = v ? 1 : 0; else found.wrongType(i, f.name, 'true or false', v);
       } else if (typeof v !== 'string') {
-        wrong(f.kind === 'datetime' ? 'an ISO-8601 date such as "2015-06-01"' : 'a string');
+        found.wrongType(i, f.name, f.kind === 'datetime' ? 'an ISO-8601 date such as "2015-06-01"' : 'a string', v);
       } else {
         const problem = stringValueProblem(v);
-        if (problem) { fail(i, f.name, () => `"${f.name}" ${problem}`); continue; }
-        if (f.kind !== 'datetime') { put(f.name, i, v); continue; }
+        if (problem) { found.add(i, f.name, () => `"${f.name}" ${problem}`); continue; }
+        if (f.kind !== 'datetime') { columns[f.name][i] = v; continue; }
         const d = parseIsoDate(v);
-        if (!d) { wrong('an ISO-8601 date such as "2015-06-01" or "2015-06-01T12:00:00Z"'); continue; }
-        put(`${f.name}.year`, i, d.getUTCFullYear());
-        put(`${f.name}.month`, i, d.getUTCMonth() + 1);
-        put(`${f.name}.dayofweek`, i, d.getUTCDay()); // Sunday 0, as DuckDB's dayofweek
+        if (!d) { found.wrongType(i, f.name, 'an ISO-8601 date such as "2015-06-01" or "2015-06-01T12:00:00Z"', v); continue; }
+        columns[`${f.name}.year`][i] = d.getUTCFullYear();
+        columns[`${f.name}.month`][i] = d.getUTCMonth() + 1;
+        columns[`${f.name}.dayofweek`][i] = d.getUTCDay(); // Sunday 0, as DuckDB's dayofweek
       }
     }
-  });
-  return { columns, errors, total };
+  }
+  return { columns, errors: found.errors, total: found.total };
+}
+
+/** a model's feature names, built once per loaded bundle */
+const namesOf = new WeakMap<ServingFeature[], Set<string>>();
+function featureNames(features: ServingFeature[]): Set<string> {
+  let names = namesOf.get(features);
+  if (!names) namesOf.set(features, names = new Set(features.map((f) => f.name)));
+  return names;
 }
 
 export type Prediction = { label: string; probabilities: Record<string, number> } | { value: number };

@@ -3,7 +3,8 @@
  * of the three parts (API, orchestration worker, training worker) in this process. `npm start`
  * runs all three; the production entry points run one each.
  */
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { answerClientErrors } from '../api/client-errors';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
@@ -12,7 +13,7 @@ import { LocalArtifactStore } from '../db/artifacts';
 import { dataConverterOf, payloadCodecOf } from './codec';
 import { ensureSearchAttributes } from './search-attributes';
 import { temporalConnectOptions } from './temporal';
-import { createApp } from '../api/app';
+import { createApi } from '../api/app';
 import { createMetrics } from '../api/metrics';
 import { createPredictionLog } from '../api/prediction-log';
 import { createModelServer, type ModelServer } from '../api/serving';
@@ -147,7 +148,7 @@ export async function startPlatform(config: Config, opts: {
     ? await startWebhookDispatcher({ database: database!, client, taskQueue: config.taskQueues.orchestration, log })
     : undefined;
 
-  let server: ServerType | undefined;
+  let server: Server | undefined;
   let modelServer: ModelServer | undefined;
   let apiUrl: string | undefined;
   if (parts.api) {
@@ -174,16 +175,17 @@ export async function startPlatform(config: Config, opts: {
       collect() { this.set(predictionLog.pending); },
     });
     await modelServer.start();
-    const app = createApp({
+    const api = createApi({
       config, database: database!, client, server: modelServer, metrics, codec,
       workersRunning: workers.length ? () => workerFailure === undefined : undefined,
     });
     await new Promise<void>((resolve) => {
-      server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-        apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`;
+      server = createServer(api.listener);
+      answerClientErrors(server);
+      server.listen(config.port, config.host, () => {
+        apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${(server!.address() as AddressInfo).port}`;
         resolve();
       });
-      answerClientErrors(server);
     });
   }
 

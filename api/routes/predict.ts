@@ -1,56 +1,126 @@
 /**
  * POST /v1/models/weather:predict, the KServe / TF Serving v1 shape; any role may predict. Its path
  * ends in ":predict", which the typed client cannot spell: client/ has a helper for it.
+ *
+ * Over HTTP it is answered by `predictListener`, straight on Node's request and response, before the
+ * router: building a WHATWG Request, a Response and their web streams, and a chain of middleware,
+ * cost several times the prediction itself (measured with a CPU profile; see README's Performance).
+ * It applies what the middleware would, from the same parts: the bearer key (api/auth.ts), the key's
+ * rate (api/rate-limit.ts), the body limit, the error shape (api/errors.ts), `nosniff`, and the
+ * request metrics under the route's name. The router's route stays for in-process callers (the
+ * console, `app.request`) and the OpenAPI document; both end in `answer` below.
  */
 import type { HttpBindings } from '@hono/node-server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { Principal } from '../../common/domain';
 import { PredictRequest } from '../../common/resources';
-import type { AppEnv } from '../auth';
-import { ApiError, validationError } from '../errors';
+import type { AppEnv, Authenticator } from '../auth';
+import { ApiError, errorReply, validationError } from '../errors';
 import { parseJson } from '../json-body-check';
+import type { Metrics } from '../metrics';
+import type { RateLimiter } from '../rate-limit';
+import { drained, readBodyText } from '../request-body';
 import { errorResponses } from '../router';
 import type { ModelServer } from '../serving';
 
+/** the route as the router names it, and as the request metrics label it */
+export const PREDICT_ROUTE = '/v1/models/:target{[A-Za-z0-9][A-Za-z0-9_.-]*:predict}';
+const PREDICT_PATH = /^\/v1\/models\/([A-Za-z0-9][A-Za-z0-9_.-]*):predict$/;
+
+/** PredictRequest's shape, checked without building zod's result; zod only describes what is wrong */
+function instancesOf(body: unknown): unknown[] {
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const keys = Object.keys(body);
+    const instances = (body as { instances?: unknown }).instances;
+    if (keys.length === 1 && keys[0] === 'instances' && Array.isArray(instances) && instances.length >= 1 && instances.length <= 10_000
+      && instances.every((i) => i !== null && typeof i === 'object' && !Array.isArray(i))) return instances;
+  }
+  const parsed = PredictRequest.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error.issues);
+  return parsed.data.instances;
+}
+
+/** A parsed body into the answer: what both ways in share. */
+function answer(server: ModelServer, name: string, body: unknown, principal: Principal, entityKey: string | undefined) {
+  return server.predict(name, instancesOf(body), { entityKey: entityKey || undefined, requestedBy: principal.owner });
+}
+
+export interface PredictListenerDeps {
+  server: ModelServer;
+  principalOf: Authenticator;
+  takeRequest: RateLimiter;
+  metrics: Metrics;
+  maxBodyBytes: number;
+  tooLarge: () => ApiError;
+}
+
 /**
- * The JSON body of the hottest route, read from Node's request stream: building a WHATWG Request and
- * its ReadableStream for every prediction costs more than the prediction (measured with a CPU profile).
+ * The Node request listener for predictions: true when it took the request (a POST to a predict
+ * path), false to leave it to the router.
  */
+export function predictListener({ server, principalOf, takeRequest, metrics, maxBodyBytes, tooLarge }: PredictListenerDeps) {
+  const send = (res: ServerResponse, status: number, body: string, headers?: Record<string, string>) => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, {
+      ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, name: string, path: string) {
+    const started = process.hrtime.bigint();
+    let status: number;
+    let bodyRead = false;
+    try {
+      const who = principalOf(req.headers.authorization);
+      const principal = who instanceof Promise ? await who : who;
+      takeRequest(principal.keyId);
+      const text = await readBodyText(req, maxBodyBytes, tooLarge);
+      bodyRead = true;
+      const entityKey = req.headers['x-entity-key'];
+      const result = await answer(server, name, parseJson(text), principal, typeof entityKey === 'string' ? entityKey : undefined);
+      send(res, status = 200, JSON.stringify(result));
+    } catch (err) {
+      const reply = errorReply(err as Error, 'POST', path);
+      status = reply.status;
+      const headers = { ...reply.headers };
+      // a body left unread (refused first: 401, 429, 413) is read to its end, up to the limit, so the connection
+      // serves the next request; a larger one is cut off and the connection closed (see api/app.ts)
+      if (!bodyRead && !req.readableEnded && !(await drained(req, maxBodyBytes))) headers.connection = 'close';
+      send(res, status, JSON.stringify(reply.body), headers);
+    }
+    metrics.observe('POST', PREDICT_ROUTE, status, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (req.method !== 'POST') return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const m = PREDICT_PATH.exec(path);
+    if (!m) return false;
+    void handle(req, res, m[1], path);
+    return true;
+  };
+}
+
+/** The JSON body of a request the router took, read from Node's stream when there is one. */
 async function readJsonBody(c: Context, maxBytes: number, tooLarge: () => ApiError): Promise<unknown> {
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  let text: string;
-  if (incoming && !incoming.readableEnded && !incoming.readableDidRead) {
-    if (Number(incoming.headers['content-length'] ?? 0) > maxBytes) throw tooLarge();
-    text = await new Promise<string>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      incoming.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          incoming.removeAllListeners('data');
-          incoming.resume(); // drain the rest unread
-          reject(tooLarge());
-        } else chunks.push(chunk);
-      });
-      incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-      incoming.once('error', reject);
-    });
-  } else {
-    text = await c.req.text();
-    if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
-  }
+  if (incoming && !incoming.readableEnded && !incoming.readableDidRead) return parseJson(await readBodyText(incoming, maxBytes, tooLarge));
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
   return parseJson(text);
 }
 
-/** Adds the predict route to the app (its body is read straight from the socket, under the same size limit). */
+/** Adds the predict route to the router (in-process callers, the OpenAPI document), under the same size limit. */
 export function addPredictRoute(app: OpenAPIHono<AppEnv>, server: ModelServer, maxBodyBytes: number, tooLarge: () => ApiError) {
-  app.post('/v1/models/:target{[A-Za-z0-9][A-Za-z0-9_.-]*:predict}', async (c) => {
+  app.post(PREDICT_ROUTE, async (c) => {
     const name = c.req.param('target').replace(/:predict$/, '');
-    const parsed = PredictRequest.safeParse(await readJsonBody(c, maxBodyBytes, tooLarge));
-    if (!parsed.success) throw validationError(parsed.error.issues);
-    const entityKey = c.req.header('x-entity-key') || undefined;
-    const requestedBy = c.get('principal').owner;
-    return c.json(await server.predict(name, parsed.data.instances, { entityKey, requestedBy }), 200);
+    const body = await readJsonBody(c, maxBodyBytes, tooLarge);
+    return c.json(await answer(server, name, body, c.get('principal'), c.req.header('x-entity-key')), 200);
   });
   app.openAPIRegistry.registerPath({
     method: 'post', path: '/v1/models/{name}:predict', tags: ['models'],

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Hono } from 'hono';
-import { authenticate, createKeyCache, hashToken, KEY_STALE_MAX_MS, type AppEnv } from '../../api/auth';
+import { authenticate, createAuthenticator, createKeyCache, hashToken, KEY_STALE_MAX_MS, type AppEnv } from '../../api/auth';
 import { handleError } from '../../api/errors';
 import type { Principal } from '../../common/domain';
 import type { Db } from '../../db/client';
@@ -52,7 +52,7 @@ const row = { id: alice.keyId, name: alice.name, role: alice.role, owner: alice.
 function appWith(db: Db, cache: ReturnType<typeof createKeyCache>) {
   const app = new Hono<AppEnv>();
   app.onError(handleError);
-  app.use('*', authenticate(db, undefined, cache));
+  app.use('*', authenticate(createAuthenticator(db, undefined, cache)));
   app.get('/whoami', (c) => c.json(c.get('principal')));
   return app;
 }
