@@ -11,7 +11,10 @@ import { ApiError } from './errors';
 
 export type AppEnv = { Variables: { principal: Principal } };
 
-export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+/** a token's sha256, hex: what is stored and compared (the one-shot crypto.hash where Node has it: every request hashes one) */
+export const hashToken: (token: string) => string = typeof crypto.hash === 'function'
+  ? (token) => crypto.hash('sha256', token, 'hex')
+  : (token) => crypto.createHash('sha256').update(token).digest('hex');
 export const newToken = () => `pk_${crypto.randomBytes(24).toString('base64url')}`;
 export const newKeyId = () => `key_${crypto.randomBytes(8).toString('hex')}`;
 export const BOOTSTRAP_ADMIN: Principal = { keyId: 'bootstrap-admin', name: 'bootstrap admin', role: 'admin', owner: 'bootstrap-admin', mintedBy: null };

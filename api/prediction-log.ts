@@ -17,12 +17,17 @@ export type PredictionRow = typeof predictions.$inferInsert;
  * PGlite and PostgreSQL), which matters because the log sees every prediction.
  */
 async function insertBatch(db: Db, rows: PredictionRow[]) {
-  const json = JSON.stringify(rows.map((r) => ({
-    id: r.id, model_name: r.modelName, version: r.version, role: r.role, shadow_of: r.shadowOf ?? null, entity_key: r.entityKey ?? null,
-    requested_by: r.requestedBy ?? null,
-    features: r.features, output: r.output ?? null, label: r.label ?? null, value: r.value ?? null, error: r.error ?? null,
-    latency_ms: r.latencyMs, created_at: r.createdAt,
-  })));
+  // the JSON text written row by row, without an intermediate object per row (the log sees every prediction)
+  const q = JSON.stringify;
+  let json = '[';
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    json += `${i ? ',' : ''}{"id":${q(r.id)},"model_name":${q(r.modelName)},"version":${q(r.version)},"role":${q(r.role)},`
+      + `"shadow_of":${q(r.shadowOf ?? null)},"entity_key":${q(r.entityKey ?? null)},"requested_by":${q(r.requestedBy ?? null)},`
+      + `"features":${q(r.features)},"output":${q(r.output ?? null)},"label":${q(r.label ?? null)},"value":${q(r.value ?? null)},`
+      + `"error":${q(r.error ?? null)},"latency_ms":${q(r.latencyMs)},"created_at":${q(r.createdAt)}}`;
+  }
+  json += ']';
   await db.execute(sql`insert into predictions (id, model_name, version, role, shadow_of, entity_key, requested_by, features, output, label, value, error, latency_ms, created_at)
     select * from jsonb_to_recordset(${json}::jsonb) as x(id text, model_name text, version int, role text, shadow_of text, entity_key text, requested_by text,
       features jsonb, output jsonb, label text, value float8, error text, latency_ms float8, created_at timestamptz)
@@ -35,7 +40,10 @@ async function insertBatch(db: Db, rows: PredictionRow[]) {
  */
 export function estimateRowBytes(row: PredictionRow): number {
   let bytes = 256;
-  for (const [key, v] of Object.entries(row.features)) {
+  const features = row.features;
+  for (const key in features) {
+    if (!Object.hasOwn(features, key)) continue;
+    const v = features[key];
     bytes += 2 * key.length + 16;
     if (typeof v === 'string') bytes += 2 * v.length;
     else if (v !== null && typeof v === 'object') {

@@ -82,7 +82,8 @@ export function createModelServer(deps: ModelServerDeps) {
   const ttl = deps.cacheTtlMs ?? 30_000;
   const bundleGraceMs = deps.bundleGraceMs ?? 5 * 60_000;
   const maxCost = deps.maxCostPerRequest ?? DEFAULT_MAX_COST_PER_REQUEST;
-  const bundles = new Map<string, { value: Promise<ServableBundle>; unusedSince: number | null }>();
+  /** `loaded`: the bundle once its load finished, so a request for a warm version awaits nothing */
+  const bundles = new Map<string, { value: Promise<ServableBundle>; loaded?: ServableBundle; unusedSince: number | null }>();
   /** models that exist, as last read */
   const deployments = new Map<string, { at: number; value: Deployment }>();
   /** the last deployment read for each model: served on when the database cannot be reached */
@@ -101,10 +102,13 @@ export function createModelServer(deps: ModelServerDeps) {
       await loadBackend(deps.backend);
       return servable(await loadBundle((file) => deps.artifacts.getBytes(`${artifactKey}/${file}`)));
     })();
-    value.catch(() => bundles.delete(artifactKey)); // a failed load is tried again next time
-    bundles.set(artifactKey, { value, unusedSince: null });
+    const created = { value, loaded: undefined as ServableBundle | undefined, unusedSince: null };
+    value.then((b) => { created.loaded = b; }, () => bundles.delete(artifactKey)); // a failed load is tried again next time
+    bundles.set(artifactKey, created);
     return value;
   }
+  /** the bundle itself when it is loaded, else the promise of it */
+  const bundleNow = (artifactKey: string): ServableBundle | Promise<ServableBundle> => bundles.get(artifactKey)?.loaded ?? bundle(artifactKey);
 
   /** disposes the bundles no deployment has used for the grace period; the count disposed */
   function disposeUnusedBundles(now = Date.now()): number {
@@ -157,10 +161,11 @@ export function createModelServer(deps: ModelServerDeps) {
     }
   }
 
-  function deployment(name: string): Promise<Deployment | null> {
+  /** the deployment as cached (a promise only when it must be read) */
+  function deployment(name: string): Deployment | null | Promise<Deployment | null> {
     const cached = deployments.get(name);
-    if (cached && Date.now() - cached.at < ttl) return Promise.resolve(cached.value);
-    if (!cached && missing.has(name)) return Promise.resolve(null);
+    if (cached && Date.now() - cached.at < ttl) return cached.value;
+    if (!cached && missing.has(name)) return null;
     let read = reads.get(name);
     if (read) return read;
     const startedAt = generation.get(name) ?? 0;
@@ -270,8 +275,9 @@ export function createModelServer(deps: ModelServerDeps) {
 
     async predict(name: string, instances: unknown[], opts: PredictOptions = {}):
     Promise<{ predictions: Prediction[]; modelVersion: number; predictionIds: string[] }> {
-      if (!ModelName.safeParse(name).success) throw invalidName();
-      const d = await deployment(name);
+      if (!deployments.has(name) && !ModelName.safeParse(name).success) throw invalidName();
+      const found = deployment(name);
+      const d = found instanceof Promise ? await found : found;
       if (!d) throw notFound(`Model ${name}`);
       if (!d.production) throw conflict(`Model ${name} has no version in production yet.`);
       const production = d.production;
@@ -283,18 +289,21 @@ export function createModelServer(deps: ModelServerDeps) {
       if (inCanary && canary.mode === 'split') {
         let canaryFailed: string;
         try {
-          const result = answer(name, 'canary', canary, await bundle(canary.artifactKey), instances, ctx);
+          const b = bundleNow(canary.artifactKey);
+          const result = answer(name, 'canary', canary, b instanceof Promise ? await b : b, instances, ctx);
           if (!('refused' in result)) return { predictions: result.predictions, modelVersion: canary.version, predictionIds: result.ids };
           canaryFailed = refusal(result.refused);
         } catch (err) {
           canaryFailed = failure(name, 'canary', canary, err);
         }
         // production answers what the canary could not; when production refuses too, the instances were the caller's fault
-        const result = answerOrThrow(name, production, await bundle(production.artifactKey), instances, ctx);
+        const b = bundleNow(production.artifactKey);
+        const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
         logFailure(name, 'canary', canary, instances, canaryFailed, ctx);
         return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids };
       }
-      const result = answerOrThrow(name, production, await bundle(production.artifactKey), instances, ctx);
+      const b = bundleNow(production.artifactKey);
+      const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
       if (inCanary && canary.mode === 'shadow') {
         // the candidate sees the same request after the answer has gone; its answer, or its refusal, is only logged
         setImmediate(() => {

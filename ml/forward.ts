@@ -30,31 +30,32 @@ export function compileForward(model: LayersModel): Forward | null {
 
   // scratch space reused across calls: the forward pass is synchronous, so calls never overlap
   const scratch = [new Float64Array(widest), new Float64Array(widest)];
+  const last = layers[layers.length - 1].units;
+  const first = layers[0].inputs;
   return (x, rows) => {
-    const out = new Float32Array(rows * layers[layers.length - 1].units);
+    const out = new Float32Array(rows * last);
     let [a, z] = scratch;
     for (let r = 0; r < rows; r++) {
-      const first = layers[0].inputs;
       for (let i = 0; i < first; i++) a[i] = x[r * first + i];
       for (const l of layers) {
-        for (let j = 0; j < l.units; j++) z[j] = l.bias ? l.bias[j] : 0;
-        for (let i = 0; i < l.inputs; i++) {
+        const { units, inputs, kernel, bias } = l;
+        if (bias) for (let j = 0; j < units; j++) z[j] = bias[j]; else z.fill(0, 0, units);
+        for (let i = 0; i < inputs; i++) {
           const ai = a[i];
           if (ai === 0) continue;
-          const row = i * l.units;
-          for (let j = 0; j < l.units; j++) z[j] += ai * l.kernel[row + j];
+          const row = i * units;
+          for (let j = 0; j < units; j++) z[j] += ai * kernel[row + j];
         }
-        if (l.activation === 'relu') for (let j = 0; j < l.units; j++) { if (z[j] < 0) z[j] = 0; } else if (l.activation === 'softmax') {
+        if (l.activation === 'relu') for (let j = 0; j < units; j++) { if (z[j] < 0) z[j] = 0; } else if (l.activation === 'softmax') {
           let max = -Infinity;
-          for (let j = 0; j < l.units; j++) if (z[j] > max) max = z[j];
+          for (let j = 0; j < units; j++) if (z[j] > max) max = z[j];
           let sum = 0;
-          for (let j = 0; j < l.units; j++) { z[j] = Math.exp(z[j] - max); sum += z[j]; }
-          for (let j = 0; j < l.units; j++) z[j] /= sum;
+          for (let j = 0; j < units; j++) { z[j] = Math.exp(z[j] - max); sum += z[j]; }
+          for (let j = 0; j < units; j++) z[j] /= sum;
         }
-        [a, z] = [z, a];
+        const t = a; a = z; z = t;
       }
-      const units = layers[layers.length - 1].units;
-      for (let j = 0; j < units; j++) out[r * units + j] = a[j];
+      for (let j = 0; j < last; j++) out[r * last + j] = a[j];
     }
     return out;
   };
