@@ -30,7 +30,8 @@ class BodyReader {
     this.done();
     this.resolve(this.chunks.length === 1 ? this.chunks[0].toString('utf8') : Buffer.concat(this.chunks).toString('utf8'));
   }
-  private onError(err: Error) { this.done(); this.reject(err); }
+  // the client went away mid-body (Node says "aborted", ECONNRESET): its fault, not a dependency's, and nobody reads the answer
+  private onError() { this.onClose(); }
   private onClose() {
     this.done();
     this.reject(new ApiError(400, 'invalid_request', 'The request body ended before its end: the client closed the connection.'));
