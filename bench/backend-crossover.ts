@@ -11,11 +11,14 @@ import { backendUnavailable, loadBackend } from '../ml/backend';
 import { mlpWeights } from '../ml/backend-choice';
 import { buildMlp, fitMlp } from '../ml/mlp';
 import { encodeTarget, fitPreprocessor, transformFeatures, type Columns } from '../ml/preprocess';
+import { printTable, saveResults, skipped } from './report';
 
 const root = path.resolve(import.meta.dirname, '..');
 const FLIGHTS = path.join(root, 'node_modules/vega-datasets/data/flights-3m.parquet');
-const SHAPES = [[16, 8], [32, 16], [64, 32], [128, 64], [256, 128], [512, 256], [1024, 512]];
-const BATCHES = [32, 64, 256, 512];
+/** BENCH_SHAPES=16-8,64-32 and BENCH_BATCHES=32,64 measure fewer (a quick try) */
+const SHAPES = process.env.BENCH_SHAPES?.split(',').map((s) => s.split('-').map(Number))
+  ?? [[16, 8], [32, 16], [64, 32], [128, 64], [256, 128], [512, 256], [1024, 512]];
+const BATCHES = process.env.BENCH_BATCHES?.split(',').map(Number) ?? [32, 64, 256, 512];
 /** seconds each measurement aims at */
 const TARGET_S = Number(process.env.BENCH_SECONDS ?? 1.5);
 
@@ -60,14 +63,19 @@ export async function samplesPerSecond(data: Sample, hidden: number[], batch: nu
 }
 
 async function main() {
+  const title = 'Backend crossover: WASM vs native TensorFlow, MLP regression on a 100k-row flights-3m sample, samples/s';
+  const columns = ['hidden', 'batch', 'weights', 'batch x weights', 'wasm', 'native', 'faster'];
   const why = await backendUnavailable('tensorflow');
   if (why) {
-    console.log(`backend crossover: not measured, native TensorFlow is unavailable (${why}); run npm run setup:native`);
+    // the comparison needs both sides: without native TensorFlow there is nothing to cross over to
+    const reason = `native TensorFlow is unavailable (${why}); run npm run setup:native`;
+    const table = printTable(title, columns, [['all shapes', skipped(reason)]]);
+    saveResults('backend-crossover', { results: { native: skipped(reason) }, tables: [table] });
     return;
   }
   const data = await flightsSample(100_000);
-  console.log(`\nWASM vs native TensorFlow, MLP regression on a 100k-row flights-3m sample (${data.inputSize} inputs), samples/s\n`);
-  console.log(`${'hidden'.padEnd(10)} ${'batch'.padStart(5)} ${'weights'.padStart(9)} ${'batch x weights'.padStart(16)} ${'wasm'.padStart(9)} ${'native'.padStart(9)}  faster`);
+  console.error(`backend crossover: ${SHAPES.length} shapes x ${BATCHES.length} batches, about ${TARGET_S} s a figure`);
+  const results: { hidden: number[]; batch: number; weights: number; batchTimesWeights: number; wasm: number; native: number }[] = [];
   for (const hidden of SHAPES) {
     for (const batch of BATCHES) {
       const weights = mlpWeights(data.inputSize, hidden, data.outputSize);
@@ -75,10 +83,15 @@ async function main() {
       const wasm = await samplesPerSecond(data, hidden, batch);
       await loadBackend('tensorflow');
       const native = await samplesPerSecond(data, hidden, batch);
-      console.log(`${hidden.join('-').padEnd(10)} ${String(batch).padStart(5)} ${weights.toLocaleString('en').padStart(9)} ${(batch * weights).toLocaleString('en').padStart(16)} `
-        + `${Math.round(wasm).toLocaleString('en').padStart(9)} ${Math.round(native).toLocaleString('en').padStart(9)}  ${native > wasm ? `native x${(native / wasm).toFixed(1)}` : `wasm x${(wasm / native).toFixed(1)}`}`);
+      results.push({ hidden, batch, weights, batchTimesWeights: batch * weights, wasm, native });
     }
   }
+  const table = printTable(`${title} (${data.inputSize} inputs)`, columns, results.map((r) => [
+    r.hidden.join('-'), r.batch, r.weights.toLocaleString('en'), r.batchTimesWeights.toLocaleString('en'),
+    Math.round(r.wasm).toLocaleString('en'), Math.round(r.native).toLocaleString('en'),
+    r.native > r.wasm ? `native x${(r.native / r.wasm).toFixed(1)}` : `wasm x${(r.wasm / r.native).toFixed(1)}`,
+  ]), [`One epoch over as many rows as take about ${TARGET_S} s a figure.`]);
+  saveResults('backend-crossover', { rows: data.rows, inputs: data.inputSize, secondsPerFigure: TARGET_S, results, tables: [table] });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main().catch((err) => { console.error(err); process.exit(1); });

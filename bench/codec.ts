@@ -18,6 +18,7 @@ import { startPlatform, type Platform } from '../platform/platform';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { startTemporalDevServer, type DevServer } from '../scripts/temporal-dev-server';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
+import { printTable, saveResults } from './report';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WEATHER = path.join(root, 'node_modules/vega-datasets/data/seattle-weather.csv');
@@ -99,7 +100,7 @@ async function main() {
   const cli = resolveTemporalCli();
   const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-bench-codec-bundle-'));
   const bundle = await cachedWorkflowBundle(bundleDir);
-  console.log(`Codec bench on ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}: weather pipeline, ${RUNS} runs per side, alternating\n`);
+  console.error(`codec bench: weather pipeline, ${RUNS} runs per side, alternating`);
   const off = await startSide('off', {}, cli, bundle);
   const on = await startSide('on', { PERENNIAL_CODEC_KEY: crypto.randomBytes(32).toString('base64'), PERENNIAL_CODEC_KEY_ID: 'bench' }, cli, bundle);
   const times: Record<'off' | 'on', number[]> = { off: [], on: [] };
@@ -122,11 +123,20 @@ async function main() {
     fs.rmSync(bundleDir, { recursive: true, force: true });
   }
   const [mOff, mOn] = [median(times.off), median(times.on)];
-  console.log(`codec off  median ${sec(mOff)} s   runs ${times.off.map(sec).join(' ')}`);
-  console.log(`codec on   median ${sec(mOn)} s   runs ${times.on.map(sec).join(' ')}`);
-  console.log(`overhead   ${(((mOn - mOff) / mOff) * 100).toFixed(1)} % (${sec(mOn - mOff)} s per pipeline)`);
   const micro = await codecMicros();
-  console.log(`codec alone: encode + decode of a ${micro.bytes}-byte payload ${micro.us.toFixed(1)} µs; a pipeline's history holds ${payloads.all} payloads (${payloads.encrypted} encrypted): about ${((payloads.all * micro.us) / 1000).toFixed(1)} ms of codec work each way`);
+  const table = printTable(`Encrypted workflow history: weather pipeline POST -> completed, ${RUNS} run${RUNS === 1 ? '' : 's'} per side, alternating`,
+    ['codec', 'median s', { name: 'runs s', align: 'left' }],
+    [['off', sec(mOff), times.off.map(sec).join(' ')], ['on', sec(mOn), times.on.map(sec).join(' ')]],
+    [
+      `overhead ${(((mOn - mOff) / mOff) * 100).toFixed(1)} % (${sec(mOn - mOff)} s per pipeline)`,
+      `codec alone: encode + decode of a ${micro.bytes}-byte payload ${micro.us.toFixed(1)} µs; a pipeline's history holds ${payloads.all} payloads `
+        + `(${payloads.encrypted} encrypted): about ${((payloads.all * micro.us) / 1000).toFixed(1)} ms of codec work each way`,
+    ]);
+  saveResults('codec', {
+    runs: RUNS,
+    results: { offMs: times.off, onMs: times.on, medianOffMs: mOff, medianOnMs: mOn, overhead: (mOn - mOff) / mOff, codecAlone: micro, historyPayloads: payloads },
+    tables: [table],
+  });
   process.exit(0);
 }
 

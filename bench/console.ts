@@ -19,6 +19,7 @@ import { startPlatform } from '../platform/platform';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server';
 import { cachedWorkflowBundle } from '../workers/workflow-bundle';
+import { printTable, saveResults } from './report';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WEATHER = path.join(root, 'node_modules/vega-datasets/data/seattle-weather.csv');
@@ -73,9 +74,7 @@ try {
 
   const signIn = await fetch(`${url}/ui/sign-in`, { method: 'POST', body: new URLSearchParams({ token: approver }), redirect: 'manual' });
   const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
-  console.log(`console pages with ${ENDED} ended pipelines and ${WAITING} awaiting approval; ${FETCHES} fetches each (2-core machine, PGlite, dev server)\n`);
-  console.log('| page | bytes | gzip bytes | render p50 | render p95 |');
-  console.log('|---|---|---|---|---|');
+  const pages: { page: string; bytes: number; gzipBytes: number; p50Ms: number; p95Ms: number }[] = [];
   for (const page of ['/ui/approvals', '/ui/pipelines', '/ui/pipelines?status=completed', `/ui/pipelines/${ids[0]}`, '/ui']) {
     const times: number[] = [];
     let bytes = 0;
@@ -91,9 +90,13 @@ try {
       bytes = body.length;
       gz = zlib.gzipSync(body).length;
     }
-    console.log(`| ${page.replace(ids[0], ':id')} | ${bytes.toLocaleString('en')} | ${gz.toLocaleString('en')} | ${pct(times, 0.5).toFixed(1)} ms | ${pct(times, 0.95).toFixed(1)} ms |`);
+    pages.push({ page: page.replace(ids[0], ':id'), bytes, gzipBytes: gz, p50Ms: pct(times, 0.5), p95Ms: pct(times, 0.95) });
   }
-  console.log('\nThe pipelines page shows 50 runs a page (nextCursor); the approvals page shows every pipeline awaiting a decision, each asked of its workflow.');
+  const table = printTable(`Console pages: ${ENDED.toLocaleString('en')} ended pipelines and ${WAITING} awaiting approval, ${FETCHES} fetches each (PGlite, dev server)`,
+    ['page', 'bytes', 'gzip bytes', 'render p50 ms', 'render p95 ms'],
+    pages.map((p) => [p.page, p.bytes.toLocaleString('en'), p.gzipBytes.toLocaleString('en'), p.p50Ms.toFixed(1), p.p95Ms.toFixed(1)]),
+    ['The pipelines page shows 50 runs a page (nextCursor); the approvals page shows every pipeline awaiting a decision, each asked of its workflow.']);
+  saveResults('console', { waiting: WAITING, ended: ENDED, fetches: FETCHES, results: pages, tables: [table] });
 } finally {
   await platform.stop(); // closes the database it opened
   await server.stop();

@@ -16,7 +16,9 @@
  *   Evidently (bench/evidently_drift.py, Python venv .tools/drift-bench-venv from
  *     bench/drift-requirements.txt, created here when missing or out of date): pandas loading timed
  *     apart; then Report([DataDriftPreset()]).run(current, reference); its time and peak RSS.
- * Prints the figures side by side and writes them to .data/bench/drift-check.json.
+ * Prints the figures side by side (bench/report.ts) and writes them to bench/results/drift-check.json.
+ * If Evidently's venv cannot be made or Evidently fails, the Perennial side is still measured and
+ * Evidently is reported skipped, with the reason.
  * Product goal: each check at least 10x faster than Evidently, peak RSS under 300 MB; a check's peak
  * here is that of a process that loads both samples, prepares the reference and runs that check.
  * The machine may be shared: the load average is printed and kept with the figures.
@@ -29,12 +31,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { withDuckDb } from '../activities/duckdb';
 import { ensureVenv } from './python-venv';
+import { isSkipped, peer, printTable, saveResults, type Skipped, type Table } from './report';
 
 const root = path.resolve(import.meta.dirname, '..');
 const FLIGHTS = path.join(root, 'node_modules/vega-datasets/data/flights-3m.parquet');
 const VENV = path.join(root, '.tools/drift-bench-venv');
 const REQUIREMENTS = path.join(import.meta.dirname, 'drift-requirements.txt');
-const OUT = path.join(root, '.data/bench/drift-check.json');
 const ROWS = Number(process.env.DRIFT_BENCH_ROWS ?? 1_000_000);
 const GOAL = { speedup: 10, peakRssMb: 300 };
 const FEATURES = {
@@ -107,75 +109,88 @@ const n = (x: number) => x.toLocaleString('en');
 const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
 const ALL = [...FEATURES.numeric, ...FEATURES.categorical];
 
-/** The table and the lines under it, to stdout. */
-function print(p: PerennialResult, e: EvidentlyResult, flights: number, prepareSeconds: number) {
-  const evSeconds = e.run.seconds;
-  const rows: [string, number, number, number | null][] = [
-    ['Perennial reference preparation (once per version)', p.reference.seconds, p.reference.peakRssMb, null],
-    ['Perennial first check (calibration included)', p.first.seconds, p.first.peakRssMb, p.first.drifted.length],
-    ['Perennial check, thresholds cached', p.cached.seconds, p.cached.peakRssMb, p.cached.drifted.length],
-    ["Perennial check, tests: 'evidently'", p.evidently.seconds, p.evidently.peakRssMb, p.evidently.drifted.length],
-    [`Evidently ${e.evidently} DataDriftPreset (Report.run)`, evSeconds, e.run.peakRssMb, e.driftedCount],
+/** The tables and the lines under them, to stdout; returns the tables as printed. */
+function print(p: PerennialResult, e: EvidentlyResult | Skipped, flights: number, prepareSeconds: number, goalLine: string): Table[] {
+  const ev = isSkipped(e) ? undefined : e;
+  const ratio = (seconds: number) => (ev ? `${(ev.run.seconds / seconds).toFixed(1)}x` : '-');
+  const found = (drifted: number) => `${drifted}/${ALL.length}`;
+  const perennialRows: [string, Phase, number | null][] = [
+    ['Perennial reference preparation (once per version)', p.reference, null],
+    ['Perennial first check (calibration included)', p.first, p.first.drifted.length],
+    ['Perennial check, thresholds cached', p.cached, p.cached.drifted.length],
+    ["Perennial check, tests: 'evidently'", p.evidently, p.evidently.drifted.length],
   ];
-  const widths = [52, 10, 14, 20, 12];
-  const line = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i]))).join(''));
-  console.log(`\nDrift check: ${n(p.rows.window)} window rows x ${ALL.length} features (${FEATURES.numeric.length} numeric, `
-    + `${FEATURES.categorical.length} categorical) against a ${n(p.rows.reference)}-row reference`);
-  console.log(`flights-3m.parquet (${n(flights)} flights): reference = first ${n(ROWS)} by departure, window = last ${n(ROWS)}; `
-    + `each side in a fresh process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs at the end\n`);
-  line(['', 'seconds', 'peak RSS MB', 'Evidently s / this', 'drifted']);
-  for (const [name, seconds, rss, drifted] of rows) {
-    const found = drifted === null ? '' : `${drifted}/${ALL.length}`;
-    line([name, seconds.toFixed(2), rss.toFixed(0), `${(evSeconds / seconds).toFixed(1)}x`, found]);
-  }
-  console.log(`\ncached and 'evidently' checks: median of ${p.repeats} (${list(p.cached.runs!)} s; ${list(p.evidently.runs!)} s); `
-    + 'the first check and Evidently: one run');
-  const cumulative = p.rssResetPerPhase ? '' : ' (not reset on this system: cumulative)';
   const mb = (x: number) => `${x.toFixed(0)} MB`;
-  console.log(`peak RSS per row: that phase's own peak, the loaded data it holds included${cumulative}`);
-  console.log(`process peak RSS: Perennial ${mb(p.processPeakRssMb)} (${mb(p.startRssMb)} at start: Node, tsx, modules), `
-    + `Evidently ${mb(e.processPeakRssMb)} (loading included)`);
-  console.log(`loading (not in the checks): Perennial ${p.load.seconds.toFixed(2)} s (DuckDB; RSS ${mb(p.load.rssAfterMb)} once loaded), `
-    + `Evidently ${e.load.seconds.toFixed(2)} s (pandas ${e.pandas}); data preparation ${prepareSeconds.toFixed(1)} s`);
   const f = p.first;
-  console.log(`first check = sort window ${f.sortWindowSeconds.toFixed(2)} s + calibrateThresholds ${f.calibrateSeconds.toFixed(2)} s `
-    + `(${f.calibration.resamples} resamples of ${n(f.calibration.sampleRows ?? f.calibration.windowRows)} rows, scaled to ${n(f.calibration.windowRows)}) + checkDrift ${f.checkSeconds.toFixed(2)} s; `
-    + `cached = sort ${p.cached.sortWindowSeconds.toFixed(2)} s + checkDrift ${p.cached.checkSeconds.toFixed(2)} s`);
+  const cumulative = p.rssResetPerPhase ? '' : ' (not reset on this system: cumulative)';
+  const main = printTable(
+    `Drift check: ${n(p.rows.window)} window rows x ${ALL.length} features (${FEATURES.numeric.length} numeric, `
+      + `${FEATURES.categorical.length} categorical) against a ${n(p.rows.reference)}-row reference`,
+    ['what', 'seconds', 'peak RSS MB', 'Evidently s / this', 'drifted'],
+    [
+      ...perennialRows.map(([name, phase, drifted]) => [name, phase.seconds.toFixed(2), phase.peakRssMb.toFixed(0), ratio(phase.seconds), drifted === null ? '' : found(drifted)]),
+      ev ? [`Evidently ${ev.evidently} DataDriftPreset (Report.run)`, ev.run.seconds.toFixed(2), ev.run.peakRssMb.toFixed(0), '1.0x', found(ev.driftedCount)]
+        : ['Evidently DataDriftPreset (Report.run)', e as Skipped],
+    ],
+    [
+      `flights-3m.parquet (${n(flights)} flights): reference = first ${n(ROWS)} by departure, window = last ${n(ROWS)}; `
+        + `each side in a fresh process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs at the end`,
+      `cached and 'evidently' checks: median of ${p.repeats} (${list(p.cached.runs!)} s; ${list(p.evidently.runs!)} s); `
+        + 'the first check and Evidently: one run',
+      `peak RSS per row: that phase's own peak, the loaded data it holds included${cumulative}`,
+      `process peak RSS: Perennial ${mb(p.processPeakRssMb)} (${mb(p.startRssMb)} at start: Node, tsx, modules)`
+        + (ev ? `, Evidently ${mb(ev.processPeakRssMb)} (loading included)` : ''),
+      `loading (not in the checks): Perennial ${p.load.seconds.toFixed(2)} s (DuckDB; RSS ${mb(p.load.rssAfterMb)} once loaded)`
+        + (ev ? `, Evidently ${ev.load.seconds.toFixed(2)} s (pandas ${ev.pandas})` : '') + `; data preparation ${prepareSeconds.toFixed(1)} s`,
+      `first check = sort window ${f.sortWindowSeconds.toFixed(2)} s + calibrateThresholds ${f.calibrateSeconds.toFixed(2)} s `
+        + `(${f.calibration.resamples} resamples of ${n(f.calibration.sampleRows ?? f.calibration.windowRows)} rows, scaled to ${n(f.calibration.windowRows)}) + checkDrift ${f.checkSeconds.toFixed(2)} s; `
+        + `cached = sort ${p.cached.sortWindowSeconds.toFixed(2)} s + checkDrift ${p.cached.checkSeconds.toFixed(2)} s`,
+      goalLine,
+    ],
+  );
 
-  const row = (cells: string[]) => console.log(cells[0].padEnd(14) + cells[1].padStart(24) + cells[2].padStart(24) + cells[3].padStart(34));
-  console.log();
-  row(['feature', 'Evidently', "Perennial 'evidently'", 'calibrated: stat > threshold']);
-  const mark = (drifted: boolean) => (drifted ? ' *' : '  ');
+  const mark = (drifted: boolean) => (drifted ? ' *' : '');
   const cell = (x: { statistic: number; drifted: boolean } | undefined) => (x ? x.statistic.toFixed(4) + mark(x.drifted) : 'absent');
-  for (const name of ALL) {
-    const c = f.features[name];
-    const calibrated = c ? `${c.statistic.toFixed(4)} > ${c.threshold.toFixed(4)}${mark(c.drifted)}` : 'absent';
-    row([name, cell(e.features[name]), cell(p.evidently.features[name]), calibrated]);
+  const notes = ['* drifted.'];
+  if (ev) {
+    const disagree = ALL.filter((name) => ev.features[name]?.drifted !== p.evidently.features[name]?.drifted);
+    notes.push(`Evidently mode vs Evidently: ${disagree.length === 0 ? 'the same drifted features' : `differ on ${disagree.join(', ')}`}`);
+    const jsRatios = FEATURES.categorical.filter((name) => ev.features[name] && p.evidently.features[name])
+      .map((name) => p.evidently.features[name].statistic / ev.features[name].statistic);
+    const [lo, hi] = [Math.min(...jsRatios), Math.max(...jsRatios)];
+    if (hi - lo < 1e-6 && Math.abs(lo - 1) > 1e-6) {
+      notes.push(`Jensen-Shannon: Perennial / Evidently = ${lo.toFixed(4)} on every categorical feature (1/sqrt(ln 2) = `
+        + `${(1 / Math.sqrt(Math.LN2)).toFixed(4)}): Perennial's is base 2, Evidently 0.7's scipy's default natural log; same 0.1 threshold`);
+    }
+  } else {
+    notes.push(`Evidently skipped: ${(e as Skipped).skipped}`);
   }
-  const disagree = ALL.filter((name) => e.features[name]?.drifted !== p.evidently.features[name]?.drifted);
-  const agreement = disagree.length === 0 ? 'the same drifted features' : `differ on ${disagree.join(', ')}`;
-  console.log(`* drifted. Evidently mode vs Evidently: ${agreement}`);
-  const jsRatios = FEATURES.categorical.filter((name) => e.features[name] && p.evidently.features[name])
-    .map((name) => p.evidently.features[name].statistic / e.features[name].statistic);
-  const [lo, hi] = [Math.min(...jsRatios), Math.max(...jsRatios)];
-  if (hi - lo < 1e-6 && Math.abs(lo - 1) > 1e-6) {
-    console.log(`Jensen-Shannon: Perennial / Evidently = ${lo.toFixed(4)} on every categorical feature (1/sqrt(ln 2) = `
-      + `${(1 / Math.sqrt(Math.LN2)).toFixed(4)}): Perennial's is base 2, Evidently 0.7's scipy's default natural log; same 0.1 threshold`);
-  }
+  const features = printTable(
+    'Drift check per feature: statistic, Evidently beside Perennial',
+    ['feature', 'Evidently', "Perennial 'evidently'", 'calibrated: stat > threshold'],
+    ALL.map((name) => {
+      const c = f.features[name];
+      return [name, ev ? cell(ev.features[name]) : '-', cell(p.evidently.features[name]), c ? `${c.statistic.toFixed(4)} > ${c.threshold.toFixed(4)}${mark(c.drifted)}` : 'absent'];
+    }),
+    notes,
+  );
+  return [main, features];
 }
 
-/** Per check: its speed-up, and the peak of a process that loads both samples, prepares the reference and runs that check. */
-function goalOf(p: PerennialResult, e: EvidentlyResult) {
+/** Per check: its speed-up (none when Evidently was skipped), and the peak of a process that loads both samples, prepares the reference and runs that check. */
+function goalOf(p: PerennialResult, e: EvidentlyResult | Skipped) {
   const checks = { first: p.first, cached: p.cached, evidently: p.evidently };
   return Object.fromEntries(Object.entries(checks).map(([k, c]) => {
-    const [speedup, peakRssMb] = [e.run.seconds / c.seconds, Math.max(p.load.peakRssMb, p.reference.peakRssMb, c.peakRssMb)];
-    return [k, { speedup, peakRssMb, met: speedup >= GOAL.speedup && peakRssMb < GOAL.peakRssMb }];
+    const speedup = isSkipped(e) ? null : e.run.seconds / c.seconds;
+    const peakRssMb = Math.max(p.load.peakRssMb, p.reference.peakRssMb, c.peakRssMb);
+    return [k, { speedup, peakRssMb, met: speedup === null ? null : speedup >= GOAL.speedup && peakRssMb < GOAL.peakRssMb, rssMet: peakRssMb < GOAL.peakRssMb }];
   }));
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perennial-bench-drift-'));
 try {
-  const python = ensureVenv(VENV, REQUIREMENTS);
+  // the peer's venv first (it may take minutes once); if it cannot be made, Evidently is skipped and Perennial still measured
+  const python = await peer('Evidently (venv)', () => ensureVenv(VENV, REQUIREMENTS));
   let t0 = performance.now();
   const { flights } = await prepareData(dir);
   const prepareSeconds = (performance.now() - t0) / 1000;
@@ -186,28 +201,28 @@ try {
   const p = side<PerennialResult>(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'drift-check-child.ts'), dir]);
   const perennialWall = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  const e = side<EvidentlyResult>(python, [path.join(import.meta.dirname, 'evidently_drift.py'), dir]);
+  const e = isSkipped(python) ? python
+    : await peer('Evidently', () => side<EvidentlyResult>(python, [path.join(import.meta.dirname, 'evidently_drift.py'), dir]));
   const evidentlyWall = (performance.now() - t0) / 1000;
 
-  print(p, e, flights, prepareSeconds);
   const goal = goalOf(p, e);
-  console.log(`\ngoal: >= ${GOAL.speedup}x faster than Evidently, peak RSS < ${GOAL.peakRssMb} MB (load, reference and that check): `
-    + Object.entries(goal).map(([k, g]) => `${k} ${g.speedup.toFixed(1)}x, ${g.peakRssMb.toFixed(0)} MB: ${g.met ? 'met' : 'MISSED'}`)
-      .join('; '));
+  const goalLine = `goal: >= ${GOAL.speedup}x faster than Evidently, peak RSS < ${GOAL.peakRssMb} MB (load, reference and that check): `
+    + Object.entries(goal).map(([k, g]) => (g.speedup === null
+      ? `${k} ${g.peakRssMb.toFixed(0)} MB: RSS ${g.rssMet ? 'met' : 'MISSED'}, speed not measured (Evidently skipped)`
+      : `${k} ${g.speedup.toFixed(1)}x, ${g.peakRssMb.toFixed(0)} MB: ${g.met ? 'met' : 'MISSED'}`))
+      .join('; ');
+  const tables = print(p, e, flights, prepareSeconds, goalLine);
 
-  fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  fs.writeFileSync(OUT, JSON.stringify({
-    at: new Date().toISOString(),
-    host: {
-      cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version,
-      loadAverage: { before: loadAverageBefore, after: os.loadavg()[0] },
-    },
+  saveResults('drift-check', {
+    loadAverage: { before: loadAverageBefore, after: os.loadavg()[0] },
     data: { source: 'vega-datasets flights-3m.parquet', flights, rows: ROWS, features: FEATURES, prepareSeconds },
     goal: { ...GOAL, checks: goal },
-    perennial: { ...p, wallSeconds: perennialWall },
-    evidently: { ...e, wallSeconds: evidentlyWall },
-  }, null, 2));
-  console.log(`figures: ${path.relative(root, OUT)}`);
+    results: {
+      perennial: { ...p, wallSeconds: perennialWall },
+      evidently: isSkipped(e) ? e : { ...e, wallSeconds: evidentlyWall },
+    },
+    tables,
+  });
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

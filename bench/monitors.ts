@@ -32,6 +32,7 @@ import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server';
 import { workflowsPath } from '../workers/plugin';
 import { MONITOR_WORKFLOW, type MonitorInput } from '../workflows/monitor-messages';
+import { printTable, saveResults } from './report';
 
 const MONITORS = Number(process.env.BENCH_MONITORS ?? 1000);
 const MINUTES = Number(process.env.BENCH_MONITOR_MINUTES ?? 5);
@@ -101,12 +102,12 @@ async function main() {
       }));
     }
   }
-  console.log(`set up ${MONITORS} production models with ${ROWS_PER_MODEL} predictions each in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.error(`set up ${MONITORS} production models with ${ROWS_PER_MODEL} predictions each in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   // each version's reference is built at its promotion (the pipeline's watchModel step): here, before the monitors start
   const tRef = Date.now();
   for (const model of names) await loadReference({ db, artifacts }, model, 1);
   const referenceBuildMs = (Date.now() - tRef) / MONITORS;
-  console.log(`built ${MONITORS} references (DuckDB over the training data), ${referenceBuildMs.toFixed(0)} ms each`);
+  console.error(`built ${MONITORS} references (DuckDB over the training data), ${referenceBuildMs.toFixed(0)} ms each`);
 
   // the real activities, timed: how long each waited for a worker after it was due, and how long it ran
   const waits: number[] = [];
@@ -129,7 +130,7 @@ async function main() {
       return await (fn as (i: unknown) => Promise<unknown>)(input);
     } catch (err) {
       failures.set(name, (failures.get(name) ?? 0) + 1);
-      if (!firstFailure) console.log(`  ${name} failed: ${(firstFailure = String((err as Error).stack ?? err))}`);
+      if (!firstFailure) console.error(`  ${name} failed: ${(firstFailure = String((err as Error).stack ?? err))}`);
       throw err;
     } finally {
       if (name === 'measureDrift') durations.push(Date.now() - started);
@@ -145,11 +146,11 @@ async function main() {
       taskQueue, workflowId: `monitor-${model}`, args: [{ model, version: 1, settings } satisfies MonitorInput],
     })));
   }
-  console.log(`started ${MONITORS} monitors (interval ${INTERVAL}) in ${((Date.now() - tStart) / 1000).toFixed(1)} s; watching for ${MINUTES} min`);
+  console.error(`started ${MONITORS} monitors (interval ${INTERVAL}) in ${((Date.now() - tStart) / 1000).toFixed(1)} s; watching for ${MINUTES} min`);
   const cpu0 = process.cpuUsage();
   for (let m = 1; m <= MINUTES; m++) {
     await new Promise((r) => setTimeout(r, 60_000));
-    console.log(`  ${m} min: ${durations.length} checks; schedule-to-start p99 so far ${quantile(waits, 0.99)} ms`);
+    console.error(`  ${m} min: ${durations.length} checks; schedule-to-start p99 so far ${quantile(waits, 0.99)} ms`);
   }
   const wallMs = Date.now() - tStart;
   const cpu = process.cpuUsage(cpu0);
@@ -173,14 +174,16 @@ async function main() {
     referenceBuildMsEach: referenceBuildMs,
     workerCpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: wallMs / 1000, database: database.kind,
   };
-  console.log('\n| monitors | interval | minutes | checks run | due per monitor | min-max per monitor | behind | schedule-to-start p50 / p99 (all) | after each first check | check p50 / p99 | worker CPU |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  console.log(`| ${MONITORS} | ${INTERVAL} | ${MINUTES} | ${figures.checks} | ${due} | ${figures.minChecksPerMonitor}-${figures.maxChecksPerMonitor} | ${behind} | `
-    + `${figures.scheduleToStartMs.p50} / ${figures.scheduleToStartMs.p99} ms | `
-    + `${figures.laterChecksScheduleToStartMs.p50} / ${figures.laterChecksScheduleToStartMs.p99} ms | ${figures.checkMs.p50} / ${figures.checkMs.p99} ms | `
-    + `${figures.workerCpuSeconds.toFixed(0)} s of ${figures.wallSeconds.toFixed(0)} s (${database.kind}) |`);
-  fs.mkdirSync(path.join(root, '.data/bench'), { recursive: true });
-  fs.writeFileSync(path.join(root, '.data/bench/monitors.json'), JSON.stringify(figures, null, 2));
+  const table = printTable(`Many monitors: ${MONITORS.toLocaleString('en')} production models, each watched at ${INTERVAL} for ${MINUTES} min (Temporal dev server, one orchestration worker, ${database.kind})`,
+    ['monitors', 'interval', 'minutes', 'checks run', 'due per monitor', 'min-max per monitor', 'behind', 'schedule-to-start p50 / p99 (all)',
+      'after each first check', 'check p50 / p99', 'worker CPU'],
+    [[MONITORS.toLocaleString('en'), INTERVAL, MINUTES, figures.checks.toLocaleString('en'), due, `${figures.minChecksPerMonitor}-${figures.maxChecksPerMonitor}`, behind,
+      `${figures.scheduleToStartMs.p50} / ${figures.scheduleToStartMs.p99} ms`,
+      `${figures.laterChecksScheduleToStartMs.p50} / ${figures.laterChecksScheduleToStartMs.p99} ms`, `${figures.checkMs.p50} / ${figures.checkMs.p99} ms`,
+      `${figures.workerCpuSeconds.toFixed(0)} s of ${figures.wallSeconds.toFixed(0)} s`]],
+    [`Behind: monitors without a check in the last two intervals at the end. References built before the monitors start: ${referenceBuildMs.toFixed(0)} ms each.`
+      + (failures.size ? ` Failed activities: ${[...failures].map(([k, v]) => `${k} ${v}`).join(', ')}.` : '')]);
+  saveResults('monitors', { results: figures, tables: [table] });
 
   worker.shutdown();
   await running;

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../scripts/temporal-dev-server';
+import { printTable, saveResults } from './report';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WEATHER = path.join(root, 'node_modules/vega-datasets/data/seattle-weather.csv');
@@ -48,7 +49,7 @@ async function main() {
   const [apiPort, temporalPort, uiPort, barePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const token = `bench-admin-${Date.now()}-token`;
   const base = `http://127.0.0.1:${apiPort}`;
-  console.log(`Predict bench on ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}; autocannon, ${CONNECTIONS} connections, ${SECONDS} s each\n`);
+  console.error(`predict bench: autocannon, ${CONNECTIONS} connections, ${SECONDS} s each`);
 
   const platform = await launch('scripts/start.ts', {
     PERENNIAL_DATA_DIR: dataDir, PORT: String(apiPort), PERENNIAL_TEMPORAL_DEV_PORT: String(temporalPort), PERENNIAL_TEMPORAL_UI_PORT: String(uiPort),
@@ -85,7 +86,8 @@ async function main() {
       }, /running/, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
       servingBase = `http://127.0.0.1:${replicaPort}`;
     }
-    console.log(`serving from ${process.env.BENCH_DATABASE_URL ? 'an API-only process on PostgreSQL (production layout)' : 'the npm start process (API, workers and PGlite in one process)'}\n`);
+    const layout = process.env.BENCH_DATABASE_URL ? 'an API-only process on PostgreSQL (production layout)' : 'the npm start process (API, workers and PGlite in one process)';
+    console.error(`serving from ${layout}`);
     const predictUrl = `${servingBase}/v1/models/weather:predict`;
     const bareUrl = `http://127.0.0.1:${barePort}/v1/models/weather:predict`;
     await load(predictUrl, viewer, one); // warm-up pass, not reported
@@ -100,17 +102,27 @@ async function main() {
       ['Perennial predict, batch of 100, logging on', await load(predictUrl, viewer, hundred)],
       ['bare Hono route, same JSON, batch of 100', await load(bareUrl, viewer, hundred)],
     ] as const;
-    const w = Math.max(...rows.map((r) => r[0].length));
-    console.log(`${''.padEnd(w)}  ${'req/s'.padStart(8)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  non-2xx`);
-    for (const [name, r] of rows) {
-      console.log(`${name.padEnd(w)}  ${r.rps.toFixed(0).padStart(8)}  ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(7)}  ${r.non2xx + r.errors}`);
-    }
-    console.log(`\nPerennial / bare route, 1 instance: ${(100 * rows[0][1].rps / rows[1][1].rps).toFixed(0)} % of its req/s (target >= 50 %), p99 ${rows[0][1].p99} ms (target <= 10 ms)`);
-    console.log(`Perennial / bare route, batch of 100: ${(100 * rows[2][1].rps / rows[3][1].rps).toFixed(0)} % of its req/s; ${(rows[2][1].rps * 100).toFixed(0)} instances/s`);
     const logged = await api(base, token, 'GET', '/v1/models/weather');
-    console.log(`production version ${logged.body.productionVersion}; prediction log: see perennial_prediction_log_* in /metrics`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    console.log(metrics.split('\n').filter((l) => /^perennial_prediction_log_(dropped_total|pending)/.test(l)).join('\n'));
+    const logMetrics = metrics.split('\n').filter((l) => /^perennial_prediction_log_(dropped_total|pending)/.test(l));
+    const table = printTable(`Serving: predict route vs a bare Hono route, autocannon ${CONNECTIONS} connections, ${SECONDS} s each; served by ${layout}`,
+      ['what', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx'],
+      rows.map(([name, r]) => [name, r.rps.toFixed(0), r.p50, r.p99, r.non2xx + r.errors]),
+      [
+        `Perennial / bare route, 1 instance: ${(100 * rows[0][1].rps / rows[1][1].rps).toFixed(0)} % of its req/s (target >= 50 %), p99 ${rows[0][1].p99} ms (target <= 10 ms)`,
+        `Perennial / bare route, batch of 100: ${(100 * rows[2][1].rps / rows[3][1].rps).toFixed(0)} % of its req/s; ${(rows[2][1].rps * 100).toFixed(0)} instances/s`,
+        `production version ${logged.body.productionVersion}; prediction log: ${logMetrics.join(', ') || 'see perennial_prediction_log_* in /metrics'}`,
+      ]);
+    saveResults('predict', {
+      connections: CONNECTIONS, secondsEach: SECONDS, layout: process.env.BENCH_DATABASE_URL ? 'api-only-postgresql' : 'npm-start-pglite',
+      results: rows.map(([what, r]) => ({ what, ...r })),
+      ratios: {
+        oneInstanceReqPerSecond: rows[0][1].rps / rows[1][1].rps, batchReqPerSecond: rows[2][1].rps / rows[3][1].rps,
+        batchInstancesPerSecond: rows[2][1].rps * 100,
+      },
+      predictionLog: logMetrics,
+      tables: [table],
+    });
   } finally {
     await stop(bare);
     if (replica) await stop(replica);

@@ -5,7 +5,9 @@
  *      training: 30 epochs, hidden [64, 32]).
  *   3. The peer: the same ingest, training and evaluation as one plain script with no Temporal,
  *      database or HTTP: what the orchestration costs on top of the ML itself.
- * Never part of `npm test`.
+ * `npm run bench` runs this first, then every other area; `npm run bench:pipeline` runs it alone.
+ * Every area prints its table(s) headed by the machine and the date and writes
+ * bench/results/<area>.json (bench/report.ts). Never part of `npm test`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,6 +21,7 @@ import { buildMlp, fitMlp, predictMlp } from '../ml/mlp';
 import { encodeTarget, fitPreprocessor, transformFeatures, type Columns } from '../ml/preprocess';
 import { holdoutSplit, shuffledIndices } from '../common/random';
 import { freePort } from '../scripts/temporal-dev-server';
+import { isSkipped, peer, printTable, saveResults } from './report';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WEATHER = path.join(root, 'node_modules/vega-datasets/data/seattle-weather.csv');
@@ -106,7 +109,7 @@ async function main() {
   const ports = { api: await freePort(), temporal: await freePort(), ui: await freePort() };
   const token = `bench-admin-${Date.now()}-token`;
   const base = `http://localhost:${ports.api}`;
-  console.log(`Perennial bench on ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, ${RUNS} pipeline runs\n`);
+  console.error(`Perennial bench: ${RUNS} pipeline runs, then the plain-script peer ${RUNS} times`);
 
   const cold = await startPlatform(dataDir, ports, token);
   const operator = (await api(base, token, 'POST', '/v1/api-keys', { name: 'bench-operator', role: 'operator' })).body.token;
@@ -117,24 +120,37 @@ async function main() {
   const warm = await startPlatform(dataDir, ports, token);
   await stop(warm.child);
 
-  const peers = [];
-  for (let i = 0; i < RUNS; i++) peers.push(await plainScript());
+  // the peer runs in this process; if it cannot (say DuckDB or WASM fails to load), it is reported skipped
+  const peers: Awaited<ReturnType<typeof plainScript>>[] = [];
+  const peerFailure = await peer('plain-script peer', async () => { for (let i = 0; i < RUNS; i++) peers.push(await plainScript()); });
+  const peerMs = isSkipped(peerFailure) ? null : median(peers.map((p) => p.totalMs));
+  const peerAccuracy = isSkipped(peerFailure) ? null : median(peers.map((p) => p.accuracy));
 
-  const rows: [string, string, string][] = [
-    ['npm start -> ready, cold (empty data dir)', `${sec(cold.readyMs)} s`, ''],
-    ['npm start -> ready, warm (restart)', `${sec(warm.readyMs)} s`, ''],
-    ['Ctrl-C -> stopped (workers drained)', `${sec(stopMs)} s`, ''],
-    ['weather pipeline, POST -> awaiting_approval (median)', `${sec(median(runs.map((r) => r.toApprovalMs)))} s`, ''],
-    ['weather pipeline, POST -> completed, approved at once (median)', `${sec(median(runs.map((r) => r.totalMs)))} s`,
-      `accuracy ${median(runs.map((r) => r.accuracy)).toFixed(3)}`],
-    ['  of which training activity (median)', `${median(runs.map((r) => r.trainSeconds)).toFixed(2)} s`, 'wasm backend'],
-    ['peer: same ingest+train+evaluate, plain script, no orchestration (median)', `${sec(median(peers.map((p) => p.totalMs)))} s`,
-      `accuracy ${median(peers.map((p) => p.accuracy)).toFixed(3)}`],
-  ];
-  const w = Math.max(...rows.map((r) => r[0].length));
-  for (const [name, value, note] of rows) console.log(`${name.padEnd(w)}  ${value.padStart(8)}  ${note}`);
-  const overhead = median(runs.map((r) => r.totalMs)) - median(peers.map((p) => p.totalMs));
-  console.log(`\norchestration overhead (durable stages, registry, audit, HTTP polling): ${sec(overhead)} s per pipeline`);
+  const pipeline = {
+    toApprovalMs: median(runs.map((r) => r.toApprovalMs)), totalMs: median(runs.map((r) => r.totalMs)),
+    trainSeconds: median(runs.map((r) => r.trainSeconds)), accuracy: median(runs.map((r) => r.accuracy)),
+  };
+  const peerName = 'peer: same ingest+train+evaluate, plain script, no orchestration (median)';
+  const overheadMs = peerMs === null ? null : pipeline.totalMs - peerMs;
+  const table = printTable(`Start-up and the weather pipeline: median of ${RUNS} run${RUNS === 1 ? '' : 's'} (npm start, HTTP API, WASM backend)`,
+    ['what', 'seconds', { name: 'note', align: 'left' }], [
+    ['npm start -> ready, cold (empty data dir)', sec(cold.readyMs), ''],
+    ['npm start -> ready, warm (restart)', sec(warm.readyMs), ''],
+    ['Ctrl-C -> stopped (workers drained)', sec(stopMs), ''],
+    ['weather pipeline, POST -> awaiting_approval (median)', sec(pipeline.toApprovalMs), ''],
+    ['weather pipeline, POST -> completed, approved at once (median)', sec(pipeline.totalMs), `accuracy ${pipeline.accuracy.toFixed(3)}`],
+    ['  of which training activity (median)', pipeline.trainSeconds.toFixed(2), 'wasm backend'],
+    isSkipped(peerFailure) ? [peerName, peerFailure] : [peerName, sec(peerMs!), `accuracy ${peerAccuracy!.toFixed(3)}`],
+  ], overheadMs === null ? [] : [`orchestration overhead (durable stages, registry, audit, HTTP polling): ${sec(overheadMs)} s per pipeline`]);
+  saveResults('pipeline', {
+    runs: RUNS, backend: 'wasm',
+    results: {
+      coldStartMs: cold.readyMs, warmStartMs: warm.readyMs, stopMs, pipeline, pipelineRuns: runs,
+      peer: isSkipped(peerFailure) ? peerFailure : { totalMs: peerMs, accuracy: peerAccuracy, runs: peers },
+      orchestrationOverheadMs: overheadMs,
+    },
+    tables: [table],
+  });
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -24,6 +24,7 @@ import { openDatabase } from '../db/client';
 import { startPlatform } from '../platform/platform';
 import { resolveTemporalCli } from '../scripts/temporal-cli';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server';
+import { printTable, saveResults } from './report';
 
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 200);
 const STEADY_GAP_MS = 50;
@@ -107,14 +108,16 @@ async function main() {
   const steady = await run('steady', STEADY_GAP_MS);
   const burst = await run('burst', 0);
 
-  console.log(`webhook delivery latency: ${EVENTS} drift.detected audit events written with writeAudit on the platform's database `
-    + `(${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}), one subscribed webhook, a receiver on 127.0.0.1; latency = arrival - commit`);
-  console.log('\n| run | events | p50 ms | p99 ms | max ms | all delivered in s |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of [steady, burst]) {
-    const name = r === steady ? `steady (one every ${STEADY_GAP_MS} ms)` : 'burst (all at once)';
-    console.log(`| ${name} | ${EVENTS} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.max.toFixed(0)} | ${r.seconds.toFixed(1)} |`);
-  }
+  const database = databaseUrl ? 'PostgreSQL' : 'embedded PGlite';
+  const name = (r: typeof steady) => (r === steady ? `steady (one every ${STEADY_GAP_MS} ms)` : 'burst (all at once)');
+  const table = printTable(`Webhook delivery latency: ${EVENTS} drift.detected audit events, one webhook, a receiver on 127.0.0.1 (${database})`,
+    ['run', 'events', 'p50 ms', 'p99 ms', 'max ms', 'all delivered in s'],
+    [steady, burst].map((r) => [name(r), EVENTS, r.p50.toFixed(0), r.p99.toFixed(0), r.max.toFixed(0), r.seconds.toFixed(1)]),
+    ['Events written with writeAudit on the platform\'s database; latency = arrival at the receiver - commit.']);
+  saveResults('webhooks', {
+    events: EVENTS, steadyGapMs: STEADY_GAP_MS, database: databaseUrl ? 'postgresql' : 'pglite',
+    results: { steady, burst }, tables: [table],
+  });
 
   receiver.closeAllConnections();
   receiver.close();
