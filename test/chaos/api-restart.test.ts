@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { apiClient, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
-import { databaseUrl, startApi, type PartProcess } from './processes';
+import { databaseUrl, startApi, type PartProcess } from '../helpers/processes';
 import { report, waitAll } from './report';
 
 let t: TestPlatform;

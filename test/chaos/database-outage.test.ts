@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import postgres from 'postgres';
 import { apiClient, startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 import { ownPostgresAvailable, startOwnPostgres, type OwnPostgres } from './own-postgres';
-import { databaseUrl, startApi, type PartProcess } from './processes';
+import { databaseUrl, startApi, type PartProcess } from '../helpers/processes';
 import { report, waitAll } from './report';
 
 const OUTAGE_MS = 20_000;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
-import { startPart, type PartProcess } from './processes';
+import { startPart, type PartProcess } from '../helpers/processes';
 import { report, waitAll } from './report';
 
 const RUNS = Number(process.env.CHAOS_TRAINER_RUNS ?? 10);

@@ -3,13 +3,12 @@
  * replaced, and the new one resumes from the last checkpoint rather than from epoch zero.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startTestPlatform, REPO_ROOT, weatherRequest, type TestPlatform } from '../helpers/platform';
+import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
+import { startPart, type PartProcess } from '../helpers/processes';
 
 let t: TestPlatform;
-const trainers: ChildProcess[] = [];
+const trainers: PartProcess[] = [];
 
 before(async () => {
   // API and orchestration here; training only in the worker processes below
@@ -17,34 +16,15 @@ before(async () => {
   await t.allowUnapproved('resumable');
 });
 after(async () => {
-  for (const p of trainers) if (p.exitCode === null) killGroup(p);
+  for (const p of trainers) await p.kill();
   await t?.stop();
 });
 
-/** SIGKILL to the worker and everything it started: no goodbye, no draining */
-function killGroup(p: ChildProcess) {
-  try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* already gone */ }
-}
-
-async function startTrainer(): Promise<ChildProcess> {
-  const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['platform/trainer.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env, TEMPORAL_ADDRESS: t.temporalAddress, PERENNIAL_TRAINING_TASK_QUEUE: t.config.taskQueues.training,
-      PERENNIAL_DATA_DIR: t.dataDir, PERENNIAL_TF_BACKEND: 'wasm', PERENNIAL_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group: tsx runs the worker in a child process, and SIGKILL must reach both
-  });
-  trainers.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => { if (/\[trainer\] running/.test(out)) { clearInterval(timer); resolve(); } }, 50);
-    child.once('exit', (code) => { clearInterval(timer); reject(new Error(`trainer exited (${code}): ${out}`)); });
-  });
-  return child;
+/** a training worker of its own process group (`npm run trainer`), on the test platform's Temporal and queues */
+async function startTrainer(): Promise<PartProcess> {
+  const trainer = await startPart(t, 'trainer');
+  trainers.push(trainer);
+  return trainer;
 }
 
 test('a training worker killed with SIGKILL mid-run is replaced, and the new one resumes from the last checkpoint', async () => {
@@ -57,9 +37,7 @@ test('a training worker killed with SIGKILL mid-run is replaced, and the new one
   const midway = await t.waitFor(started.body.id, (p) => p.stage === 'train' && p.training?.epoch >= 15);
   assert.ok(midway.training.epoch < 400, 'progress shows while training');
   assert.equal(midway.training.epochs, 400);
-  const exited = new Promise((r) => first.once('exit', r));
-  killGroup(first);
-  await exited;
+  await first.kill('SIGKILL'); // no goodbye, no draining
 
   await startTrainer();
   const done = await t.waitFor(started.body.id, (p) => p.status !== 'running');

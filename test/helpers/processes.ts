@@ -1,12 +1,12 @@
 /**
- * Real Perennial processes for the chaos scenarios: `npm run api|worker|trainer` as their own
+ * Real Perennial processes for the chaos scenarios and the worker tests: `npm run api|worker|trainer` as their own
  * process groups, on the test platform's Temporal, database and task queues, killed with real signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Database } from '../../db/client';
 import { freePort } from '../../scripts/temporal-dev-server';
-import { REPO_ROOT, type TestPlatform } from '../helpers/platform';
+import { REPO_ROOT, type TestPlatform } from './platform';
 
 export interface PartProcess {
   child: ChildProcess;
