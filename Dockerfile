@@ -4,7 +4,7 @@
 # GPU training workers use Dockerfile.trainer.
 #
 #   docker build -t perennial .
-#   docker run perennial node_modules/.bin/tsx platform/worker.ts
+#   docker run perennial node --import tsx platform/worker.ts
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -46,4 +46,4 @@ COPY . .
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
-CMD ["node_modules/.bin/tsx", "platform/api.ts"]
+CMD ["node", "--import", "tsx", "platform/api.ts"]

@@ -94,6 +94,7 @@ const EnvSchema = z.object({
   PERENNIAL_TRAINING_SLOTS: z.coerce.number().int().min(1).default(1),
   PERENNIAL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   PERENNIAL_HEARTBEAT_TIMEOUT: duration.default('2m'),
+  PERENNIAL_TRAINING_STOP_GRACE: duration.default('30s'),
   PERENNIAL_SOURCE_TIMEOUT: duration.default('60s'),
   PERENNIAL_SESSION_TTL: duration.default('8h'),
   PERENNIAL_IMPORT_ROOTS: z.string().default('datasets:node_modules/vega-datasets/data'),
@@ -170,6 +171,8 @@ export interface Config {
     allowPrivateAddresses: boolean;
   };
   heartbeatTimeout: string;
+  /** how long a stopping training worker lets its training run on before it hands it back, from the last checkpoint */
+  trainingStopGrace: string;
   /** how long an http(s) dataset source may take to answer, in ms */
   sourceTimeoutMs: number;
   /** how long a console sign-in lasts */
@@ -244,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (e.PERENNIAL_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     webhooks: { allowPrivateAddresses: e.PERENNIAL_ALLOW_PRIVATE_WEBHOOKS },
     heartbeatTimeout: e.PERENNIAL_HEARTBEAT_TIMEOUT,
+    trainingStopGrace: e.PERENNIAL_TRAINING_STOP_GRACE,
     sourceTimeoutMs: msOf(e.PERENNIAL_SOURCE_TIMEOUT),
     sessionTtlMs: msOf(e.PERENNIAL_SESSION_TTL),
     canaryReconcileMs: msOf(e.PERENNIAL_CANARY_RECONCILE_INTERVAL),

@@ -3,9 +3,9 @@
  * of the three parts (API, orchestration worker, training worker) in this process. `npm start`
  * runs all three; the production entry points run one each.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerClientErrors } from '../api/client-errors';
+import { createDrainableServer, type DrainableServer } from '../api/http-drain';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { Gauge } from 'prom-client';
@@ -48,6 +48,12 @@ export interface Platform {
   /** stops the API, drains the workers, closes connections */
   stop(): Promise<void>;
 }
+
+/**
+ * How long a stopping API waits for its requests in flight before it cuts their connections: under
+ * the 10 s a container supervisor gives by default before SIGKILL, with time left to write the log.
+ */
+const API_DRAIN_MS = 7_000;
 
 let runtimeInstalled = false;
 function quietRuntime(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR') {
@@ -125,7 +131,8 @@ export async function startPlatform(config: Config, opts: {
       connection: nativeConnection!, namespace: config.temporal.namespace, taskQueue: config.taskQueues.training, dataConverter,
       plugins: [new PerennialPlugin({ role: 'training', artifacts, backend: config.tfBackend })],
       maxConcurrentActivityTaskExecutions: config.trainingSlots,
-      shutdownGraceTime: '30s',
+      // on SIGTERM, training goes on this long; then it stops at its epoch and is retried elsewhere from its checkpoint
+      shutdownGraceTime: config.trainingStopGrace,
     }));
   }
   const running = workers.map((w) => w.run());
@@ -148,7 +155,7 @@ export async function startPlatform(config: Config, opts: {
     ? await startWebhookDispatcher({ database: database!, client, taskQueue: config.taskQueues.orchestration, log })
     : undefined;
 
-  let server: Server | undefined;
+  let server: DrainableServer | undefined;
   let modelServer: ModelServer | undefined;
   let apiUrl: string | undefined;
   if (parts.api) {
@@ -180,10 +187,10 @@ export async function startPlatform(config: Config, opts: {
       workersRunning: workers.length ? () => workerFailure === undefined : undefined,
     });
     await new Promise<void>((resolve) => {
-      server = createServer(api.listener);
-      answerClientErrors(server);
-      server.listen(config.port, config.host, () => {
-        apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${(server!.address() as AddressInfo).port}`;
+      server = createDrainableServer(api.listener);
+      answerClientErrors(server.server);
+      server.server.listen(config.port, config.host, () => {
+        apiUrl = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${(server!.server.address() as AddressInfo).port}`;
         resolve();
       });
     });
@@ -197,8 +204,9 @@ export async function startPlatform(config: Config, opts: {
       stopping ??= (async () => {
         housekeeping?.stop();
         await webhookDispatcher?.stop();
-        if (server) await new Promise<void>((r) => server!.close(() => r()));
-        await modelServer?.close(); // the prediction log's last batch
+        // the requests in flight are answered (keep-alive off from here), then the prediction log's last batch is written
+        await server?.drain(API_DRAIN_MS);
+        await modelServer?.close();
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await Promise.allSettled(running);
         await nativeConnection?.close();

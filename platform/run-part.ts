@@ -11,13 +11,24 @@ export async function runPart(name: string, parts: PlatformParts) {
       onWorkerFailure: () => process.exit(70),
     });
     console.log(`[${name}] running (Temporal ${platform.temporalAddress}, namespace ${config.temporal.namespace}${platform.apiUrl ? `, API ${platform.apiUrl}` : ''})`);
+    // one stop, however many signals come (a supervisor and tsx may both send one): a second one is not a reason to die mid-drain
+    let stopping = false;
     const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       console.log(`[${name}] ${signal}: draining and stopping`);
-      await platform.stop();
+      const t0 = Date.now();
+      try {
+        await platform.stop();
+      } catch (err) {
+        console.error(`[${name}] did not stop cleanly: ${(err as Error).message}`);
+        process.exit(1);
+      }
+      console.log(`[${name}] stopped in ${Date.now() - t0} ms`);
       process.exit(0);
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
   } catch (err) {
     console.error(`[${name}] ${err instanceof ConfigError ? err.message : `failed to start: ${(err as Error).stack}`}`);
     process.exit(1);

@@ -3,7 +3,6 @@
  * process groups, on the test platform's Temporal, database and task queues, killed with real signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { Database } from '../../db/client';
 import { freePort } from '../../scripts/temporal-dev-server';
 import { REPO_ROOT, type TestPlatform } from './platform';
@@ -23,7 +22,8 @@ export async function startPart(t: TestPlatform, part: 'api' | 'worker' | 'train
   const url = databaseUrl(t);
   // the trainer needs no database: the others cannot share an embedded PGlite
   if (!url && part !== 'trainer') throw new Error('a second process needs a PostgreSQL server (TEST_DATABASE_URL)');
-  const child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [`platform/${part}.ts`], {
+  // node itself, as the images run it: the signals reach the part, and its exit code is the process's
+  const child = spawn(process.execPath, ['--import', 'tsx', `platform/${part}.ts`], {
     cwd: REPO_ROOT,
     env: {
       ...process.env, TEMPORAL_ADDRESS: t.temporalAddress, ...(url ? { DATABASE_URL: url } : {}), PERENNIAL_DATA_DIR: t.dataDir,
@@ -32,7 +32,7 @@ export async function startPart(t: TestPlatform, part: 'api' | 'worker' | 'train
       PERENNIAL_IMPORT_ROOTS: t.config.sources.importRoots.join(':'), PERENNIAL_RATE_LIMIT: '0', ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group: tsx runs the part in a child process, and a signal must reach both
+    detached: true, // its own process group, killed as one
   });
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });
