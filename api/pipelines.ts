@@ -157,7 +157,15 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     const { handle, description } = await describe(id);
     let status: PipelineStatus;
     if (description.status.name === 'RUNNING') {
-      status = await handle.query(statusQuery);
+      const live = await client.withDeadline(Date.now() + LIVE_STATUS_DEADLINE_MS, () => handle.query(statusQuery)).catch((err: Error) => err);
+      if (live instanceof Error) {
+        // Temporal has just answered the describe: no worker replays the workflow now (one restarting, or none running).
+        // What the start record knows, marked as such, rather than a 503 that would blame Temporal.
+        const [row] = await db.select().from(pipelineRuns).where(eq(pipelineRuns.id, id));
+        if (!row) throw live;
+        return { ...liveStatusUnavailable(row), ...recorded(row) };
+      }
+      status = live;
       if (status.stage === 'train') status = { ...status, training: await trainingProgress(client, description) ?? status.training };
       if (status.stage === 'canary' && status.modelVersion !== null) {
         // the rollout runs as a child workflow: ask it where it stands

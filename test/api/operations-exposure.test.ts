@@ -65,6 +65,23 @@ test('GET /v1/pipelines shows a running pipeline whose live status cannot be rea
   assert.equal(item.model, 'unqueryable');
 });
 
+test('GET /v1/pipelines/:id of a running pipeline no worker can answer for: 200 with what its start record knows, marked live status unavailable', async () => {
+  const spec = weatherRequest({ model: 'unqueryable-one' });
+  const started = await t.api('POST', '/v1/pipelines', { body: spec });
+  assert.equal(started.status, 202);
+  const { PipelineRequest } = await import('../../common/pipeline-request');
+  await t.database.db.insert(pipelineRuns).values({
+    id: started.body.id, runId: started.body.runId, modelName: 'unqueryable-one', startedBy: 'bootstrap admin', request: PipelineRequest.parse(spec),
+  });
+  const one = await t.api('GET', `/v1/pipelines/${started.body.id}`, { token: viewer });
+  assert.equal(one.status, 200, JSON.stringify(one.body));
+  assert.equal(one.body.id, started.body.id);
+  assert.equal(one.body.status, 'running');
+  assert.equal(one.body.error, LIVE_STATUS_UNAVAILABLE);
+  assert.equal(one.body.model, 'unqueryable-one');
+  assert.equal(one.body.rules.approval.required, true, 'the rules it runs under, from its start record');
+});
+
 test('GET /v1/pipelines refuses a limit above 100', async () => {
   const res = await t.api('GET', '/v1/pipelines?limit=500', { token: viewer });
   assert.equal(res.status, 400);
