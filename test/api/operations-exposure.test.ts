@@ -46,36 +46,38 @@ test('starting a pipeline for an invented model name adds no metric series named
   assert.match(text, /^perennial_pipelines_started_total 1$/m);
 });
 
-test('GET /v1/pipelines shows a running pipeline whose live status cannot be read, marked as such', async () => {
-  // no orchestration worker: the workflow exists but cannot answer a query; its start record is written here
-  const spec = weatherRequest({ model: 'unqueryable' });
+/**
+ * A pipeline in flight that no worker can answer for: started (no orchestration worker here, so the
+ * workflow exists but cannot answer a query), its start record written as its first activity would.
+ */
+async function unqueryablePipeline(model: string): Promise<string> {
+  const spec = weatherRequest({ model });
   const started = await t.api('POST', '/v1/pipelines', { body: spec });
   assert.equal(started.status, 202);
   const { PipelineRequest } = await import('../../common/pipeline-request');
   await t.database.db.insert(pipelineRuns).values({
-    id: started.body.id, runId: started.body.runId, modelName: 'unqueryable', startedBy: 'bootstrap admin', request: PipelineRequest.parse(spec),
+    id: started.body.id, runId: started.body.runId, modelName: model, startedBy: 'bootstrap admin', request: PipelineRequest.parse(spec),
   });
+  return started.body.id;
+}
+
+test('GET /v1/pipelines shows a running pipeline whose live status cannot be read, marked as such', async () => {
+  const id = await unqueryablePipeline('unqueryable');
   const list = await t.api('GET', '/v1/pipelines?model=unqueryable', { token: viewer });
   assert.equal(list.status, 200);
   assert.equal(list.body.items.length, 1);
   const [item] = list.body.items;
-  assert.equal(item.id, started.body.id);
+  assert.equal(item.id, id);
   assert.equal(item.status, 'running');
   assert.equal(item.error, LIVE_STATUS_UNAVAILABLE);
   assert.equal(item.model, 'unqueryable');
 });
 
 test('GET /v1/pipelines/:id of a running pipeline no worker can answer for: 200 with what its start record knows, marked live status unavailable', async () => {
-  const spec = weatherRequest({ model: 'unqueryable-one' });
-  const started = await t.api('POST', '/v1/pipelines', { body: spec });
-  assert.equal(started.status, 202);
-  const { PipelineRequest } = await import('../../common/pipeline-request');
-  await t.database.db.insert(pipelineRuns).values({
-    id: started.body.id, runId: started.body.runId, modelName: 'unqueryable-one', startedBy: 'bootstrap admin', request: PipelineRequest.parse(spec),
-  });
-  const one = await t.api('GET', `/v1/pipelines/${started.body.id}`, { token: viewer });
+  const id = await unqueryablePipeline('unqueryable-one');
+  const one = await t.api('GET', `/v1/pipelines/${id}`, { token: viewer });
   assert.equal(one.status, 200, JSON.stringify(one.body));
-  assert.equal(one.body.id, started.body.id);
+  assert.equal(one.body.id, id);
   assert.equal(one.body.status, 'running');
   assert.equal(one.body.error, LIVE_STATUS_UNAVAILABLE);
   assert.equal(one.body.model, 'unqueryable-one');
