@@ -13,18 +13,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { withDuckDb, readModelColumns, sourceSql, describeColumns } from '../activities/duckdb';
-import { derivedInputs } from '../ml/bundle';
-import { loadBackend } from '../ml/backend';
-import { classificationMetrics } from '../ml/metrics';
-import { buildMlp, fitMlp, predictMlp } from '../ml/mlp';
-import { encodeTarget, fitPreprocessor, transformFeatures, type Columns } from '../ml/preprocess';
-import { holdoutSplit, shuffledIndices } from '../common/random';
 import { freePort } from '../scripts/temporal-dev-server';
+import { plainScript, WEATHER } from './plain-script';
 import { isSkipped, peer, printTable, saveResults } from './report';
 
 const root = path.resolve(import.meta.dirname, '..');
-const WEATHER = path.join(root, 'node_modules/vega-datasets/data/seattle-weather.csv');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sec = (ms: number) => (ms / 1000).toFixed(2);
@@ -80,28 +73,6 @@ async function pipelineRun(base: string, operator: string, approver: string) {
   await api(base, approver, 'POST', `/v1/pipelines/${started.body.id}/approve`, { comment: 'bench' });
   const done = await until(base, operator, started.body.id, (p) => p.status === 'completed' || p.status === 'failed');
   return { totalMs: Date.now() - t0, toApprovalMs: tWait - t0, trainSeconds: waiting.training?.trainSeconds, accuracy: done.metrics?.accuracy, status: done.status };
-}
-
-/** The peer: the same work as ingest + train + evaluate, in one plain script. */
-async function plainScript() {
-  const t0 = Date.now();
-  await loadBackend('wasm');
-  const { columns, rows, features } = await withDuckDb(async (conn) => {
-    const source = sourceSql(WEATHER, 'csv');
-    const cols = (await describeColumns(conn, source)).filter((c) => c.name !== 'weather');
-    const read = await readModelColumns(conn, source, cols, { name: 'weather', numeric: false });
-    return { ...read, features: cols };
-  });
-  const params = { epochs: 30, batchSize: 64, learningRate: 0.01, hiddenUnits: [64, 32], validationSplit: 0.2, holdoutFraction: 0.2, seed: 42 };
-  const { train, holdout } = holdoutSplit(rows, params.holdoutFraction, params.seed);
-  const order = shuffledIndices(train.length, params.seed + 1).map((i) => train[i]);
-  const cols = columns as Columns;
-  const pre = fitPreprocessor(cols, derivedInputs(features), cols.__target, 'classification', order);
-  const model = buildMlp({ inputSize: pre.inputSize, hiddenUnits: params.hiddenUnits, outputSize: pre.target.labels!.length, task: 'classification', learningRate: params.learningRate, seed: params.seed });
-  await fitMlp(model, transformFeatures(pre, cols, order), encodeTarget(pre.target, cols.__target, order), order.length, pre.inputSize, 'classification', params);
-  const out = predictMlp(model, transformFeatures(pre, cols, holdout), holdout.length, pre.inputSize);
-  const { metrics } = classificationMetrics(encodeTarget(pre.target, cols.__target, holdout), out, pre.target.labels!.length, pre.target.labels!);
-  return { totalMs: Date.now() - t0, accuracy: metrics.accuracy };
 }
 
 async function main() {
