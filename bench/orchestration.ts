@@ -39,6 +39,8 @@ const N = Number(process.env.BENCH_PIPELINES ?? 200);
 const MODELS = Math.max(1, Math.min(N, Number(process.env.BENCH_MODELS ?? 20)));
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 20);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 250);
+/** GETs in flight at once, over all pipelines: a poll of a running pipeline is a describe and a query on Temporal, so unbounded polling would load what it measures */
+const POLL_CONCURRENCY = Number(process.env.BENCH_POLL_CONCURRENCY ?? 4);
 /** a guard against a hung run, not a measurement: pipelines still running then count as not ended */
 const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 30 * 60_000);
 const SERVER_URL = process.env.BENCH_DATABASE_URL;
@@ -98,6 +100,21 @@ process.on('exit', killEverything);
 
 // ---- HTTP
 
+/** at most `limit` calls of `fn` at once; the rest queue in order */
+function bounded(limit: number) {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active < limit) active++;
+    else await new Promise<void>((r) => queue.push(r)); // the slot is handed over as it is
+    try { return await fn(); } finally {
+      const next = queue.shift();
+      if (next) next(); else active--;
+    }
+  };
+}
+const polling = bounded(POLL_CONCURRENCY);
+
 async function call(base: string, token: string, method: string, route: string, body?: unknown) {
   const res = await fetch(base + route, {
     method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
@@ -123,9 +140,9 @@ async function runPipeline(base: string, token: string, model: string, counters:
   while (Date.now() - t0 < DEADLINE_MS) {
     await sleep(POLL_MS);
     counters.polls++;
-    const p = await call(base, token, 'GET', `/v1/pipelines/${encodeURIComponent(id)}`);
+    const p = await polling(() => call(base, token, 'GET', `/v1/pipelines/${encodeURIComponent(id)}`));
     if (p.status === 200 && ENDED.includes(p.body.status)) {
-      return { id, model, status: p.body.status as string, ms: Date.now() - t0, version: p.body.modelVersion as number | undefined, error: p.body.error ?? p.body.reason };
+      return { id, model, status: p.body.status as string, ms: Date.now() - t0, postedAt: t0, version: p.body.modelVersion as number | undefined, error: p.body.error ?? p.body.reason };
     }
   }
   return { id, model, status: 'not ended by the deadline', ms: Date.now() - t0 };
@@ -214,8 +231,16 @@ async function main() {
   const perennial = {
     runs: N, completed: completed.length, notCompleted: notCompleted.length, outcomes, wallMs: perennialWallMs,
     p50Ms: pct(completed.map((r) => r.ms), 0.5), p99Ms: pct(completed.map((r) => r.ms), 0.99),
-    polls: counters.polls, pollsPerSecond: counters.polls / ((Date.now() - t0) / 1000),
+    polls: counters.polls, pollsPerSecond: counters.polls / (perennialWallMs / 1000),
   };
+  // the same end to end by Temporal's close time, with no polling delay in it
+  const describing = bounded(8);
+  const closed = await Promise.all(completed.map((r) => describing(async () => (await temporal.workflow.getHandle(r.id!).describe()).closeTime?.getTime())));
+  const byClose = completed.map((r, i) => (closed[i] ?? NaN) - r.postedAt!).filter(Number.isFinite);
+  const byTemporal = { p50Ms: pct(byClose, 0.5), p99Ms: pct(byClose, 0.99), lastClosedMs: Math.max(...closed.filter((c): c is number => c !== undefined)) - t0 };
+  // where a pipeline's time goes: per activity, its wait for a worker and its run, over every completed pipeline
+  const histories = await Promise.all(completed.map((r) => describing(() => temporal.workflow.getHandle(r.id!).fetchHistory())));
+  const breakdown = activityBreakdown(histories.map((h) => h.events ?? []));
   // the timed pipelines schedule as many activities as the warm-up did (a retry is scheduled again, so say if not)
   const timedActivities = completed.length ? await countActivities(completed[0].id!) : activities;
   console.error(`perennial: ${completed.length}/${N} completed in ${sec(perennialWallMs)} s`);
@@ -269,7 +294,7 @@ async function main() {
   const ratio = isSkipped(bare) || isSkipped(plain) ? null : perennialWallMs / (plain.totalMs + bare.wallMs);
   const p50Ratio = isSkipped(bare) ? null : perennial.p50Ms / bare.p50Ms;
 
-  const spread = MODELS === 1 ? 'one model' : `${MODELS} models (${Math.ceil(N / MODELS)} versions each at most)`;
+  const spread = MODELS === 1 ? 'one model' : `${MODELS} models (at most ${Math.ceil(N / MODELS)} version(s) of each)`;
   const pipelinesTable = printTable(
     `Orchestration: ${N} weather pipelines at once (1 epoch, [16], no approval, no canary) against their peers; ${layout}`,
     ['what', 'runs', 'completed', 'not completed', 'wall s', 'per minute', 'p50 s', 'p99 s'], [
@@ -287,9 +312,15 @@ async function main() {
       p50Ratio === null ? '' : `Perennial p50 / bare workflow p50: ${p50Ratio.toFixed(1)}x`,
       `Pipelines spread over ${spread}: promotions of one model take its canary slot one at a time (a second waits, retried from 2 s); every pipeline trains (training.cache: false). `
         + `Activities per pipeline from its Temporal history (ActivityTaskScheduled): ${activities}${timedActivities !== activities ? ` (a timed one: ${timedActivities})` : ''}. `
-        + `Perennial end to end: POST sent to 'completed' seen by GET /v1/pipelines/:id, each polled every ${POLL_MS} ms (${perennial.polls} GETs, ${perennial.pollsPerSecond.toFixed(0)}/s); the bare workflows' is start to result. `
+        + `Perennial end to end: POST sent to 'completed' seen by GET /v1/pipelines/:id, each polled every ${POLL_MS} ms, at most ${POLL_CONCURRENCY} GETs in flight (${perennial.polls} GETs, ${perennial.pollsPerSecond.toFixed(0)}/s); `
+        + `by Temporal's close time instead (no polling delay): p50 ${sec(byTemporal.p50Ms)} s, p99 ${sec(byTemporal.p99Ms)} s, the last closed at ${sec(byTemporal.lastClosedMs)} s. The bare workflows' is start to result. `
         + `Each side warmed with one run first, not counted. Outcomes: ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     ].filter(Boolean));
+
+  const breakdownTable = printTable(`Where a Perennial pipeline's time goes: its activities over the ${completed.length} completed pipelines`,
+    ['activity', { name: 'task queue', align: 'left' }, 'per pipeline', 'wait for a worker p50 ms', 'run p50 ms', 'run total s'],
+    breakdown.map((b) => [b.name, b.queue, b.perPipeline.toFixed(2), msText(b.waitP50Ms), msText(b.runP50Ms), sec(b.runTotalMs)]),
+    ['Wait: ActivityTaskScheduled to ActivityTaskStarted; run: ActivityTaskStarted to its completion, from each pipeline\'s Temporal history. A task queue with one worker slot serializes its activities over every pipeline.']);
 
   const propagationTable = isSkipped(propagation)
     ? printTable('Promotion and rollback propagation to two API replicas', ['what', 'ms'], [['switch to the first answer from the new version, per replica', propagation]])
@@ -306,11 +337,40 @@ async function main() {
   saveResults('orchestration', {
     pipelines: N, models: MODELS, pollMs: POLL_MS, training: TRAINING, layout: databaseUrl ? 'processes-postgresql' : 'npm-start-pglite',
     results: {
-      activitiesPerPipeline: activities, perennial, bare, plain, overheadRatio: ratio, overheadGoal: OVERHEAD_GOAL, p50RatioToBare: p50Ratio,
-      propagation, benchWallMs,
+      activitiesPerPipeline: activities, perennial: { ...perennial, byTemporalCloseTime: byTemporal }, bare, plain, overheadRatio: ratio, overheadGoal: OVERHEAD_GOAL, p50RatioToBare: p50Ratio,
+      activities: breakdown, propagation, benchWallMs,
     },
-    tables: [pipelinesTable, propagationTable],
+    tables: [pipelinesTable, breakdownTable, propagationTable],
   });
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+const eventMs = (e: HistoryEvent) => Number(String(e.eventTime?.seconds ?? 0)) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+
+/** per activity type, in the order a pipeline runs them: how many per pipeline, the wait for a worker (scheduled to started) and the run (started to closed), p50 */
+function activityBreakdown(histories: HistoryEvent[][]) {
+  const byType = new Map<string, { queue: string; count: number; waits: number[]; runs: number[] }>();
+  for (const events of histories) {
+    const byId = new Map(events.map((e) => [String(e.eventId), e]));
+    for (const e of events) {
+      const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      const scheduledId = String(e.activityTaskScheduledEventAttributes ? e.eventId : closed?.scheduledEventId ?? '');
+      const scheduled = byId.get(scheduledId);
+      const attrs = scheduled?.activityTaskScheduledEventAttributes;
+      if (!attrs) continue;
+      const name = attrs.activityType?.name ?? '?';
+      const entry = byType.get(name) ?? { queue: attrs.taskQueue?.name ?? '?', count: 0, waits: [], runs: [] };
+      byType.set(name, entry);
+      if (e.activityTaskScheduledEventAttributes) { entry.count++; continue; }
+      const startedEvent = byId.get(String(closed!.startedEventId));
+      if (!startedEvent) continue;
+      entry.waits.push(eventMs(startedEvent) - eventMs(scheduled!));
+      entry.runs.push(eventMs(e) - eventMs(startedEvent));
+    }
+  }
+  return [...byType].map(([name, b]) => ({
+    name, queue: b.queue, perPipeline: b.count / Math.max(1, histories.length), waitP50Ms: pct(b.waits, 0.5), runP50Ms: pct(b.runs, 0.5), runTotalMs: b.runs.reduce((a, x) => a + x, 0),
+  }));
 }
 
 interface ReplicaFigures { name: string; seen: number; missed: number; p50Ms: number; p99Ms: number; maxMs: number; stale: number }
