@@ -6,6 +6,7 @@
  * category counts), so a check never re-reads the dataset. Calibrated threshold bases are cached on
  * the same row per resample size.
  */
+import crypto from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { referenceScoresKey, type ReferenceScores } from '../common/domain';
 import type { ColumnSchema } from '../common/pipeline-status';
@@ -54,6 +55,8 @@ interface Header {
 }
 
 const PREDICTION = 'prediction';
+/** bumped when buildReference's output changes, so no reference built the old way is taken for a new one */
+const REFERENCE_LAYOUT = 1;
 
 function encode(header: Header, arrays: Float64Array[]): Buffer {
   const json = Buffer.from(JSON.stringify(header));
@@ -159,6 +162,11 @@ function remember(db: Db, reference: DriftReference) {
 }
 
 /** The version's reference: built and stored on its first check, read back on every later one. */
+/** What a reference is a function of, hashed: the dataset's bytes and how they are read, the features by kind in order, the target. */
+function referenceContentKey(datasetHash: string, format: string, readOptions: unknown, kinds: Record<string, FeatureKind>, target: { name: string; numeric: boolean }) {
+  return crypto.createHash('sha256').update(JSON.stringify([REFERENCE_LAYOUT, datasetHash, format, readOptions, Object.entries(kinds), target])).digest('hex');
+}
+
 export async function loadReference(deps: ReferenceDeps, model: string, version: number): Promise<DriftReference> {
   const { entries } = cacheOf(deps.db);
   const hit = entries.get(cacheKey(model, version));
@@ -184,10 +192,16 @@ async function readReference({ db, artifacts }: ReferenceDeps, model: string, ve
 
   let [row] = await db.select().from(driftReferences).where(and(eq(driftReferences.modelName, model), eq(driftReferences.version, version)));
   if (!row) {
-    const file = await artifacts.localPath(v.datasetKey);
-    const bytes = await buildReference(sourceSql(file, v.format, v.readOptions ?? {}), kinds, { name: v.target, numeric: v.task === 'regression' });
-    const artifactKey = `drift-references/${model}/v${version}/reference.bin`;
-    await artifacts.putBytes(artifactKey, bytes);
+    // named by what it is built from: a version trained on the same bytes, features and target as an
+    // earlier one (a retraining on unchanged data, another model on the same table) takes its reference as it is
+    const target = { name: v.target, numeric: v.task === 'regression' };
+    const artifactKey = `drift-references/${referenceContentKey(v.datasetHash, v.format, v.readOptions ?? {}, kinds, target)}.bin`;
+    let bytes = await artifacts.exists(artifactKey) ? await artifacts.getBytes(artifactKey) : null;
+    if (!bytes) {
+      const file = await artifacts.localPath(v.datasetKey);
+      bytes = await buildReference(sourceSql(file, v.format, v.readOptions ?? {}), kinds, target);
+      await artifacts.putBytes(artifactKey, bytes);
+    }
     const rows = decode(bytes).header.rows;
     await db.insert(driftReferences).values({ modelName: model, version, datasetHash: v.datasetHash, rows, artifactKey }).onConflictDoNothing();
     [row] = await db.select().from(driftReferences).where(and(eq(driftReferences.modelName, model), eq(driftReferences.version, version)));

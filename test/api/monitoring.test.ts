@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { inArray } from 'drizzle-orm';
+import { driftReferences } from '../../db/schema';
 import { startPlatform } from '../../platform/platform';
 import { apiClient, REPO_ROOT, SEATTLE_WEATHER, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
@@ -69,13 +71,14 @@ async function eventually<T = any>(route: string, until: (body: any, status: num
 const retrainings = async () => (await t.api('GET', `/v1/pipelines?model=${MODEL}&limit=100`, { token: viewer })).body.items
   .filter((p: any) => p.id !== firstPipeline);
 let firstPipeline: string;
+let trainingFile: string;
 
 before(async () => {
   t = await startTestPlatform();
   operator = await t.createKey('olga', 'operator');
   approver = await t.createKey('alice', 'approver');
   viewer = await t.createKey('vic', 'viewer');
-  const train = writeCsv('seattle-training.csv', seattle.filter((_, i) => i % 4 !== 0));
+  const train = trainingFile = writeCsv('seattle-training.csv', seattle.filter((_, i) => i % 4 !== 0));
   const started = await t.api('POST', '/v1/pipelines', {
     token: operator,
     body: {
@@ -102,6 +105,25 @@ test('a promotion starts the model\'s monitor on the new version, with the pipel
     { interval: '1h', window: '30d', minRows: 100 });
   assert.equal(monitor.settings.retrainOnDrift, true);
   assert.ok(Date.parse(monitor.nextCheck) > Date.now() - 60_000);
+});
+
+test('a model trained on the same file, features and target as another takes its drift reference as it is; other features get one of their own', async () => {
+  await t.allowUnapproved(`${MODEL}-twin`, `${MODEL}-other`);
+  const start = async (model: string, features: string[]) => {
+    const res = await t.api('POST', '/v1/pipelines', {
+      token: operator, body: { model, dataset: { uri: trainingFile }, target: 'weather', features, training: { epochs: 2 }, approval: { required: false } },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    return res.body.id as string;
+  };
+  const ids = [await start(`${MODEL}-twin`, FEATURES), await start(`${MODEL}-other`, ['precipitation', 'wind'])];
+  for (const id of ids) assert.equal((await t.waitFor(id, (p) => p.status !== 'running')).status, 'completed');
+  const refs = await t.database.db.select().from(driftReferences).where(inArray(driftReferences.modelName, [MODEL, `${MODEL}-twin`, `${MODEL}-other`]));
+  const keyOf = (model: string) => refs.find((r) => r.modelName === model && r.version === 1)?.artifactKey;
+  assert.ok(keyOf(MODEL) && keyOf(`${MODEL}-twin`) && keyOf(`${MODEL}-other`), `each promoted version has its reference: ${JSON.stringify(refs)}`);
+  assert.equal(keyOf(`${MODEL}-twin`), keyOf(MODEL), 'the same bytes, features and target: one reference');
+  assert.notEqual(keyOf(`${MODEL}-other`), keyOf(MODEL), 'other features: another reference');
+  assert.deepEqual(refs.map((r) => r.rows), [1095, 1095, 1095], 'each reference has every training row');
 });
 
 test('a window with too few predictions is reported as such and judged on nothing', async () => {
