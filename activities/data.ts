@@ -133,7 +133,9 @@ async function measure(conn: DuckDBConnection, contract: ContractColumn[], previ
   const [cur] = (await conn.runAndReadAll(`SELECT ${exprs.join(', ')} FROM ${currentSource}`)).getRowObjectsJS();
   ranged.forEach((c, i) => { result.outOfRange[c.name] = Number(cur[`r${i}`]); });
   if (binned.length) {
-    const [prev] = (await conn.runAndReadAll(`SELECT ${binned.map((c, i) => `${binExpr(c.name)} AS "b${i}"`).join(', ')} FROM ${previousSource}`)).getRowObjectsJS();
+    // the same file as the previous version (a retraining on unchanged data): its bins are these, no second read
+    const [prev] = previousSource === currentSource ? [cur]
+      : (await conn.runAndReadAll(`SELECT ${binned.map((c, i) => `${binExpr(c.name)} AS "b${i}"`).join(', ')} FROM ${previousSource}`)).getRowObjectsJS();
     binned.forEach((c, i) => {
       const n = edgesOf(c.name).length + 1;
       result.bins[c.name] = { previous: toCounts(prev[`b${i}`], n), current: toCounts(cur[`b${i}`], n) };
