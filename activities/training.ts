@@ -31,23 +31,49 @@ export interface TrainingDeps {
   backend: BackendPreference;
 }
 
-async function loadColumns(artifacts: ArtifactStore, dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask, extra: string[] = []) {
-  const file = await artifacts.localPath(dataset.artifactKey);
-  const { columns, rows } = await withDuckDb((conn) =>
-    readModelColumns(conn, sourceSql(file, dataset.format, dataset.readOptions ?? {}), features, { name: target, numeric: task === 'regression' }, extra));
-  const targetValues = columns.__target;
-  return { columns: columns as Columns, target: targetValues, rows };
+type LoadedColumns = { columns: Columns; target: Columns[string]; rows: number };
+
+/**
+ * The last few column reads of this worker, by what was read: evaluation reads the columns training has just read,
+ * and a worker training many models on one table reads it once. Only reads up to MAX_CACHED_CELLS are kept,
+ * frozen, so no activity can change what the next one is given.
+ */
+const CACHED_READS = 2;
+type ColumnReader = ReturnType<typeof columnReader>;
+const MAX_CACHED_CELLS = 2_000_000;
+
+export function columnReader(artifacts: ArtifactStore) {
+  const recent = new Map<string, Promise<LoadedColumns>>();
+  return function loadColumns(dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask, extra: string[] = []): Promise<LoadedColumns> {
+    const key = JSON.stringify([dataset.hash, dataset.format, dataset.readOptions ?? {}, features, target, task, extra]);
+    const hit = recent.get(key);
+    if (hit) return hit;
+    const read = (async () => {
+      const file = await artifacts.localPath(dataset.artifactKey);
+      const { columns, rows } = await withDuckDb((conn) =>
+        readModelColumns(conn, sourceSql(file, dataset.format, dataset.readOptions ?? {}), features, { name: target, numeric: task === 'regression' }, extra));
+      return { columns: columns as Columns, target: columns.__target, rows };
+    })();
+    recent.set(key, read);
+    read.then((loaded) => {
+      if (loaded.rows * Object.keys(loaded.columns).length > MAX_CACHED_CELLS) { recent.delete(key); return; }
+      for (const c of Object.values(loaded.columns)) Object.freeze(c);
+      while (recent.size > CACHED_READS) recent.delete(recent.keys().next().value!);
+    }, () => recent.delete(key));
+    return read;
+  };
 }
 
 /** how often a training activity says it is alive, whatever it is doing */
 const HEARTBEAT_EVERY_MS = 10_000;
 
 export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
+  const loadColumns = columnReader(artifacts);
   /** trains, reporting each epoch's progress (with its checkpoint) to `report` */
   async function train(input: TrainInput, ctx: Context, report: (p: TrainProgress) => void): Promise<TrainResult> {
     const started = Date.now();
     const { params, task } = input;
-    const data = await loadColumns(artifacts, input.dataset, input.features, input.target, task, splitColumns(params));
+    const data = await loadColumns(input.dataset, input.features, input.target, task, splitColumns(params));
     const { order } = splitRows(data, params);
     if (order.length < 2) throw ApplicationFailure.nonRetryable(`Too few rows to train on (${order.length}).`, ErrorTypes.dataset);
 
@@ -153,11 +179,11 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
     /** Metrics on the held-out rows, for the candidate and, on the same rows, the current production model. */
     async evaluateModel(input: EvaluateInput): Promise<EvaluationResult> {
       await loadBackend(backend);
-      const candidate = await evaluateBundle(artifacts, input.candidateArtifactKey, input, true);
+      const candidate = await evaluateBundle(artifacts, loadColumns, input.candidateArtifactKey, input, true);
       let championMetrics: Record<string, number> | undefined;
       if (input.championArtifactKey) {
         try {
-          championMetrics = (await evaluateBundle(artifacts, input.championArtifactKey, input)).metrics;
+          championMetrics = (await evaluateBundle(artifacts, loadColumns, input.championArtifactKey, input)).metrics;
         } catch (err) {
           // A champion that cannot read this data (its features are gone) cannot be compared; say so in the log.
           Context.current().log.warn('champion could not be evaluated on the new data', { error: (err as Error).message });
@@ -232,14 +258,14 @@ function balancedWeights(y: Float32Array, classes: number): Record<number, numbe
   return Object.fromEntries(counts.map((c, k) => [k, c ? y.length / (classes * c) : 0]));
 }
 
-async function evaluateBundle(artifacts: ArtifactStore, key: string, input: EvaluateInput, deep = false): Promise<EvaluationResult> {
+async function evaluateBundle(artifacts: ArtifactStore, loadColumns: ColumnReader, key: string, input: EvaluateInput, deep = false): Promise<EvaluationResult> {
   const { meta, model } = await loadBundle((file) => artifacts.getBytes(`${key}/${file}`));
   try {
     const spec = input.evaluation ?? { slices: [], sensitive: [] };
     const extra = [...new Set([...(deep ? [...spec.slices, ...spec.sensitive] : []), ...splitColumns(input.params)])];
     const missing = extra.filter((c) => !input.dataset.columns.some((d) => d.name === c));
     if (missing.length) throw ApplicationFailure.nonRetryable(`Evaluation columns not in the dataset: ${missing.join(', ')}`, ErrorTypes.dataset);
-    const data = await loadColumns(artifacts, input.dataset, meta.features, input.target, meta.task, extra);
+    const data = await loadColumns(input.dataset, meta.features, input.target, meta.task, extra);
     const { holdout } = splitRows(data, input.params);
     const pre = meta.preprocessor;
     const predict = (columns: Columns, rows: number[]) => predictMlp(model, transformFeatures(pre, columns, rows), rows.length, pre.inputSize);

@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { LocalArtifactStore } from '../../db/artifacts';
 import { createDataActivities } from '../../activities/data';
 import { testSourcePolicy } from '../helpers/sources';
-import { createTrainingActivities } from '../../activities/training';
+import { columnReader, createTrainingActivities } from '../../activities/training';
 import type { DatasetVersion, EvaluationResult, ValidationReport } from '../../common/domain';
 import type { TrainingParams } from '../../common/pipeline-request';
 import type { TrainResult } from '../../activities/types';
@@ -155,4 +155,18 @@ test('a split by a time column holds out the latest days and trains on the earli
   const { evaluation } = await trainAndEvaluate('wasm', params({ split: { by: 'date', validationFraction: 0.1 } }));
   assert.equal(evaluation.rows, 292, 'the last 20 % of 1,461 days');
   assert.ok(evaluation.metrics.accuracy > 0.5);
+});
+
+test('a training worker reads a dataset\'s columns once for training and evaluation alike, and what it hands out cannot be changed', async () => {
+  let resolved = 0;
+  const counting = Object.assign(Object.create(artifacts), { localPath: (key: string) => { resolved++; return artifacts.localPath(key); } });
+  const read = columnReader(counting);
+  const first = await read(dataset, report.features, 'weather', report.task);
+  const again = await read(dataset, report.features, 'weather', report.task);
+  assert.equal(resolved, 1, 'the second read of the same columns is the first one\'s');
+  assert.equal(again, first);
+  assert.equal(first.rows, 1461);
+  assert.throws(() => (first.columns.temp_max as unknown[]).push(0), TypeError, 'frozen');
+  await read(dataset, report.features.slice(0, 2), 'weather', report.task);
+  assert.equal(resolved, 2, 'other columns are read');
 });
