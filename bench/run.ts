@@ -66,7 +66,9 @@ async function until(base: string, token: string, id: string, pred: (p: any) => 
 
 async function pipelineRun(base: string, operator: string, approver: string) {
   const t0 = Date.now();
-  const started = await api(base, operator, 'POST', '/v1/pipelines', { model: 'weather', dataset: { uri: WEATHER }, target: 'weather' });
+  const started = await api(base, operator, 'POST', '/v1/pipelines', {
+    model: 'weather', dataset: { uri: WEATHER }, target: 'weather', training: { cache: false }, // every run trains, as the peer does
+  });
   if (started.status !== 202) throw new Error(JSON.stringify(started.body));
   const waiting = await until(base, operator, started.body.id, (p) => p.status !== 'running');
   const tWait = Date.now();
