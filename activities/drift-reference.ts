@@ -161,12 +161,12 @@ function remember(db: Db, reference: DriftReference) {
   }
 }
 
-/** The version's reference: built and stored on its first check, read back on every later one. */
 /** What a reference is a function of, hashed: the dataset's bytes and how they are read, the features by kind in order, the target. */
 function referenceContentKey(datasetHash: string, format: string, readOptions: unknown, kinds: Record<string, FeatureKind>, target: { name: string; numeric: boolean }) {
   return crypto.createHash('sha256').update(JSON.stringify([REFERENCE_LAYOUT, datasetHash, format, readOptions, Object.entries(kinds), target])).digest('hex');
 }
 
+/** The version's reference: built and stored on its first check, read back on every later one. */
 export async function loadReference(deps: ReferenceDeps, model: string, version: number): Promise<DriftReference> {
   const { entries } = cacheOf(deps.db);
   const hit = entries.get(cacheKey(model, version));

@@ -32,16 +32,15 @@ export interface TrainingDeps {
 }
 
 type LoadedColumns = { columns: Columns; target: Columns[string]; rows: number };
+type ColumnReader = ReturnType<typeof columnReader>;
+const CACHED_READS = 2;
+const MAX_CACHED_CELLS = 2_000_000;
 
 /**
  * The last few column reads of this worker, by what was read: evaluation reads the columns training has just read,
  * and a worker training many models on one table reads it once. Only reads up to MAX_CACHED_CELLS are kept,
  * frozen, so no activity can change what the next one is given.
  */
-const CACHED_READS = 2;
-type ColumnReader = ReturnType<typeof columnReader>;
-const MAX_CACHED_CELLS = 2_000_000;
-
 export function columnReader(artifacts: ArtifactStore) {
   const recent = new Map<string, Promise<LoadedColumns>>();
   return function loadColumns(dataset: DatasetVersion, features: ColumnSchema[], target: string, task: ModelTask, extra: string[] = []): Promise<LoadedColumns> {
