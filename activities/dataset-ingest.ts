@@ -181,7 +181,12 @@ export async function registerDataset({ db, artifacts, duckdb, maxBytes }: Datas
   if (sizeBytes > maxBytes) throw datasetError(`${shown} is ${sizeBytes} bytes, more than ${maxBytes} (PERENNIAL_MAX_SOURCE_BYTES).`);
   const hash = await sha256File(incoming.file);
   const existing = await storedVersion(db, hash);
-  if (existing) return existing;
+  if (existing) {
+    // the registry names these bytes but the store has lost them (a wiped or moved artifacts directory):
+    // the incoming file is the same bytes, so it is put back rather than handing on a version nothing can read
+    if (!(await artifacts.exists(existing.artifactKey))) await artifacts.putFile(existing.artifactKey, incoming.file);
+    return existing;
+  }
   const head = await readHead(incoming.file);
   const format = incoming.format ?? inferFormat(incoming.name, head);
   const artifactKey = `datasets/${hash}.${format}`;

@@ -82,6 +82,18 @@ test('the same bytes are stored once: ingesting a file twice gives one dataset v
   assert.equal(stored.length, 1);
 });
 
+test('a dataset whose stored file was lost is stored again from the same bytes, and validates', async () => {
+  const file = variant((h, r) => [h, r.slice(0, 400)]);
+  const first = await data.ingestDataset({ uri: file });
+  fs.rmSync(await new LocalArtifactStore(path.join(dir, 'artifacts')).localPath(first.artifactKey));
+  const again = await data.ingestDataset({ uri: file });
+  assert.equal(again.hash, first.hash);
+  assert.equal(again.deduplicated, true);
+  assert.ok(fs.existsSync(await new LocalArtifactStore(path.join(dir, 'artifacts')).localPath(again.artifactKey)));
+  const report = await data.validateDataset({ model: 'lost-file', dataset: again, target: 'weather', options: {} });
+  assert.equal(report.passed, true, JSON.stringify(report.anomalies));
+});
+
 test('missing_column: a contract column that is gone is an error', async () => {
   const r = await againstContract('m-missing', variant((h, rs) => [h.filter((_, i) => i !== col('wind')), rs.map((x) => x.filter((_, i) => i !== col('wind')))]));
   assert.equal(r.passed, false);
