@@ -9,6 +9,7 @@ import type { PipelineSpec, PipelineTrigger } from '../common/pipeline-request';
 import type { PipelineStatus, TrainingStatus } from '../common/pipeline-status';
 import type { Decision, ModelTask, PipelineStatusName, RejectionReason } from '../common/vocabulary';
 import { writeAudit } from '../db/audit';
+import type { ArtifactStore } from '../db/artifacts';
 import type { Db } from '../db/client';
 import { makeProduction } from '../db/deployments';
 import { approvals, models, modelVersions, pipelineRuns } from '../db/schema';
@@ -16,6 +17,8 @@ import { approvals, models, modelVersions, pipelineRuns } from '../db/schema';
 export interface RegistryDeps {
   db: Db;
   codeVersion: string;
+  /** where trained models are kept: a cached model whose files are gone is not reused */
+  artifacts?: Pick<ArtifactStore, 'exists'>;
 }
 
 export interface RegisterCandidateInput {
@@ -44,7 +47,7 @@ const isUniqueViolation = (err: unknown) =>
  */
 const runScope = (i: { pipelineId: string; runId?: string }) => (i.runId ? `${i.pipelineId}:${i.runId}` : i.pipelineId);
 
-export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
+export function createRegistryActivities({ db, codeVersion, artifacts }: RegistryDeps) {
   return {
     /** The run's record, and its start in the audit log: by the person who asked, or by what triggered it. */
     async recordPipelineStart(input: {
@@ -83,7 +86,8 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
 
     /**
      * An earlier run's trained model for the same data, parameters and code, to reuse instead of
-     * training again. Any registered version qualifies: it was trained and evaluated.
+     * training again. Any registered version qualifies: it was trained and evaluated, and its files
+     * are still in the store (perennial.json is written last, so it stands for the whole bundle).
      */
     async findCachedModel(input: { model: string; datasetHash: string; target: string; features: string[]; params: Record<string, unknown> }):
     Promise<{ artifactKey: string; version: number; pipelineId: string; backend: string } | null> {
@@ -95,7 +99,9 @@ export function createRegistryActivities({ db, codeVersion }: RegistryDeps) {
         sql`${modelVersions.params} = ${JSON.stringify(input.params)}::jsonb`,
         sql`${modelVersions.features} = ${JSON.stringify(input.features)}::jsonb`,
       )).orderBy(desc(modelVersions.version)).limit(1);
-      return rows[0] ?? null;
+      const hit = rows[0];
+      if (!hit || (artifacts && !(await artifacts.exists(`${hit.artifactKey}/perennial.json`)))) return null;
+      return hit;
     },
 
     async getProductionModel(model: string): Promise<ModelVersionRef | null> {

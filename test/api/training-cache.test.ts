@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { modelVersions } from '../../db/schema';
 import { startTestPlatform, weatherRequest, type TestPlatform } from '../helpers/platform';
 
 let t: TestPlatform;
@@ -33,6 +37,18 @@ test('a run with the same data, parameters and code reuses the earlier model and
 
   const other = await run({ ...training, seed: 7 });
   assert.equal(other.training.cached, false, 'other parameters are another model');
+});
+
+test('a cached model whose files are gone from the store is trained again, and the pipeline completes', async () => {
+  const training = { epochs: 4, hiddenUnits: [8] };
+  const first = await run(training);
+  assert.equal(first.status, 'completed');
+  const [stored] = await t.database.db.select({ artifactKey: modelVersions.artifactKey }).from(modelVersions).where(eq(modelVersions.pipelineId, first.id));
+  fs.rmSync(path.join(t.config.artifactsDir, stored.artifactKey), { recursive: true, force: true });
+  const second = await run(training);
+  assert.equal(second.status, 'completed', JSON.stringify(second.error));
+  assert.equal(second.training.cached, false);
+  assert.ok(second.training.trainSeconds > 0);
 });
 
 test('each version has a model card, as JSON and as Markdown, comparing it with production on the same rows', async () => {
