@@ -18,7 +18,7 @@ export interface RegistryDeps {
   db: Db;
   codeVersion: string;
   /** where trained models are kept: a cached model whose files are gone is not reused */
-  artifacts?: Pick<ArtifactStore, 'exists'>;
+  artifacts: Pick<ArtifactStore, 'exists'>;
 }
 
 export interface RegisterCandidateInput {
@@ -100,7 +100,7 @@ export function createRegistryActivities({ db, codeVersion, artifacts }: Registr
         sql`${modelVersions.features} = ${JSON.stringify(input.features)}::jsonb`,
       )).orderBy(desc(modelVersions.version)).limit(1);
       const hit = rows[0];
-      if (!hit || (artifacts && !(await artifacts.exists(`${hit.artifactKey}/perennial.json`)))) return null;
+      if (!hit || !(await artifacts.exists(`${hit.artifactKey}/perennial.json`))) return null;
       return hit;
     },
 
