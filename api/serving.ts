@@ -19,7 +19,7 @@ import { ModelName } from '../common/pipeline-request';
 import { predictInstances, servable, type InstanceErrors, type Prediction, type ServableBundle } from '../ml/serving';
 import { ApiError, conflict, notFound } from './errors';
 import { createExpiringSet } from './expiring-set';
-import type { PredictionLog, PredictionRow } from './prediction-log';
+import { predictionId, type PredictionLog, type PredictionRow } from './prediction-log';
 
 
 export interface ServedVersion { version: number; artifactKey: string }
@@ -62,7 +62,10 @@ export const DEFAULT_MAX_COST_PER_REQUEST = 2e9;
 export interface PredictOptions { entityKey?: string; requestedBy?: string }
 
 interface AnswerContext { at: Date; entityKey: string | null; requestedBy: string | null; shadowOf?: string[] }
-type Answer = { predictions: Prediction[]; ids: string[] } | { refused: ApiError };
+/** `outputs`: each prediction as JSON text, written once for both the answer and the log */
+type Answer = { predictions: Prediction[]; ids: string[]; outputs: string[] } | { refused: ApiError };
+/** what a request was answered with, the predictions' JSON text included */
+interface Served { predictions: Prediction[]; modelVersion: number; predictionIds: string[]; outputs: string[] }
 
 /** The 422 for instances a model refuses: the first errors, how many there were, and the features it knows, once. */
 function invalidInstances(result: InstanceErrors, b: ServableBundle): ApiError {
@@ -220,15 +223,24 @@ export function createModelServer(deps: ModelServerDeps) {
     if (!result.predictions) return { refused: invalidInstances(result, b) };
     // per instance, so one large request weighs in the latency percentiles as much as its instances, no more
     const latencyMs = (performance.now() - started) / instances.length;
-    const ids = instances.map(() => crypto.randomUUID());
     const { predictions } = result;
-    deps.predictionLog.record(predictions.map((p, i): PredictionRow => ({
-      id: ids[i], modelName: model, version: target.version, role, shadowOf: ctx.shadowOf?.[i] ?? null, entityKey: ctx.entityKey,
-      requestedBy: ctx.requestedBy, features: instances[i] as Record<string, unknown>, output: p,
-      label: 'label' in p ? p.label : null, value: 'value' in p ? p.value : null, latencyMs, createdAt: ctx.at,
-    })));
+    const n = predictions.length;
+    const ids = new Array<string>(n);
+    const outputs = new Array<string>(n);
+    const rows = new Array<PredictionRow>(n);
+    for (let i = 0; i < n; i++) {
+      const p = predictions[i];
+      ids[i] = predictionId();
+      outputs[i] = JSON.stringify(p);
+      rows[i] = {
+        id: ids[i], modelName: model, version: target.version, role, shadowOf: ctx.shadowOf?.[i] ?? null, entityKey: ctx.entityKey,
+        requestedBy: ctx.requestedBy, features: instances[i] as Record<string, unknown>, output: p,
+        label: 'label' in p ? p.label : null, value: 'value' in p ? p.value : null, latencyMs, createdAt: ctx.at,
+      };
+    }
+    deps.predictionLog.record(rows, outputs);
     deps.onPrediction?.(model, target.version, role, instances.length);
-    return { predictions, ids };
+    return { predictions, ids, outputs };
   }
 
   /** production's answer, or its refusal thrown (the caller's instances were at fault) */
@@ -245,7 +257,7 @@ export function createModelServer(deps: ModelServerDeps) {
    */
   function logFailure(model: string, role: PredictionRole, target: ServedVersion, instances: unknown[], why: string, ctx: AnswerContext) {
     deps.predictionLog.record(instances.map((features, i): PredictionRow => ({
-      id: crypto.randomUUID(), modelName: model, version: target.version, role, shadowOf: ctx.shadowOf?.[i] ?? null, entityKey: ctx.entityKey,
+      id: predictionId(), modelName: model, version: target.version, role, shadowOf: ctx.shadowOf?.[i] ?? null, entityKey: ctx.entityKey,
       requestedBy: ctx.requestedBy, features: features as Record<string, unknown>, output: null, error: why.slice(0, 500), latencyMs: 0, createdAt: ctx.at,
     })));
   }
@@ -256,6 +268,51 @@ export function createModelServer(deps: ModelServerDeps) {
     log(`serving: ${model} v${target.version} (${role}) failed: ${message.split('\n')[0]}`);
     return message;
   };
+
+  async function serve(name: string, instances: unknown[], opts: PredictOptions): Promise<Served> {
+    if (!deployments.has(name) && !ModelName.safeParse(name).success) throw invalidName();
+    const found = deployment(name);
+    const d = found instanceof Promise ? await found : found;
+    if (!d) throw notFound(`Model ${name}`);
+    if (!d.production) throw conflict(`Model ${name} has no version in production yet.`);
+    const production = d.production;
+    const { canary } = d;
+    const inCanary = !!canary && canary.weight > 0
+      && (opts.entityKey !== undefined ? trafficBucket(name, opts.entityKey) : Math.random() * 100) < canary.weight;
+    const ctx: AnswerContext = { at: new Date(), entityKey: opts.entityKey ?? null, requestedBy: opts.requestedBy ?? null };
+
+    if (inCanary && canary.mode === 'split') {
+      let canaryFailed: string;
+      try {
+        const b = bundleNow(canary.artifactKey);
+        const result = answer(name, 'canary', canary, b instanceof Promise ? await b : b, instances, ctx);
+        if (!('refused' in result)) return { predictions: result.predictions, modelVersion: canary.version, predictionIds: result.ids, outputs: result.outputs };
+        canaryFailed = refusal(result.refused);
+      } catch (err) {
+        canaryFailed = failure(name, 'canary', canary, err);
+      }
+      // production answers what the canary could not; when production refuses too, the instances were the caller's fault
+      const b = bundleNow(production.artifactKey);
+      const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
+      logFailure(name, 'canary', canary, instances, canaryFailed, ctx);
+      return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids, outputs: result.outputs };
+    }
+    const b = bundleNow(production.artifactKey);
+    const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
+    if (inCanary && canary.mode === 'shadow') {
+      // the candidate sees the same request after the answer has gone; its answer, or its refusal, is only logged
+      setImmediate(() => {
+        const shadowCtx = { ...ctx, shadowOf: result.ids };
+        bundle(canary.artifactKey)
+          .then((b) => {
+            const shadow = answer(name, 'shadow', canary, b, instances, shadowCtx);
+            if ('refused' in shadow) logFailure(name, 'shadow', canary, instances, refusal(shadow.refused), shadowCtx);
+          })
+          .catch((err) => logFailure(name, 'shadow', canary, instances, failure(name, 'shadow', canary, err), shadowCtx));
+      });
+    }
+    return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids, outputs: result.outputs };
+  }
 
   return {
     /** listens for deployment changes and warms every deployed version */
@@ -273,50 +330,17 @@ export function createModelServer(deps: ModelServerDeps) {
     /** how many bundles are loaded or loading, and how many names are remembered as missing */
     get cacheSizes() { return { bundles: bundles.size, deployments: deployments.size, missing: missing.size }; },
 
+    /** the answer to a request: production's, or the canary's for its share of traffic */
     async predict(name: string, instances: unknown[], opts: PredictOptions = {}):
     Promise<{ predictions: Prediction[]; modelVersion: number; predictionIds: string[] }> {
-      if (!deployments.has(name) && !ModelName.safeParse(name).success) throw invalidName();
-      const found = deployment(name);
-      const d = found instanceof Promise ? await found : found;
-      if (!d) throw notFound(`Model ${name}`);
-      if (!d.production) throw conflict(`Model ${name} has no version in production yet.`);
-      const production = d.production;
-      const { canary } = d;
-      const inCanary = !!canary && canary.weight > 0
-        && (opts.entityKey !== undefined ? trafficBucket(name, opts.entityKey) : Math.random() * 100) < canary.weight;
-      const ctx: AnswerContext = { at: new Date(), entityKey: opts.entityKey ?? null, requestedBy: opts.requestedBy ?? null };
+      const { predictions, modelVersion, predictionIds } = await serve(name, instances, opts);
+      return { predictions, modelVersion, predictionIds };
+    },
 
-      if (inCanary && canary.mode === 'split') {
-        let canaryFailed: string;
-        try {
-          const b = bundleNow(canary.artifactKey);
-          const result = answer(name, 'canary', canary, b instanceof Promise ? await b : b, instances, ctx);
-          if (!('refused' in result)) return { predictions: result.predictions, modelVersion: canary.version, predictionIds: result.ids };
-          canaryFailed = refusal(result.refused);
-        } catch (err) {
-          canaryFailed = failure(name, 'canary', canary, err);
-        }
-        // production answers what the canary could not; when production refuses too, the instances were the caller's fault
-        const b = bundleNow(production.artifactKey);
-        const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
-        logFailure(name, 'canary', canary, instances, canaryFailed, ctx);
-        return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids };
-      }
-      const b = bundleNow(production.artifactKey);
-      const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
-      if (inCanary && canary.mode === 'shadow') {
-        // the candidate sees the same request after the answer has gone; its answer, or its refusal, is only logged
-        setImmediate(() => {
-          const shadowCtx = { ...ctx, shadowOf: result.ids };
-          bundle(canary.artifactKey)
-            .then((b) => {
-              const shadow = answer(name, 'shadow', canary, b, instances, shadowCtx);
-              if ('refused' in shadow) logFailure(name, 'shadow', canary, instances, refusal(shadow.refused), shadowCtx);
-            })
-            .catch((err) => logFailure(name, 'shadow', canary, instances, failure(name, 'shadow', canary, err), shadowCtx));
-        });
-      }
-      return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids };
+    /** the same answer as predict's, as the JSON text of the response body (the HTTP fast path sends it as is) */
+    async predictJson(name: string, instances: unknown[], opts: PredictOptions = {}): Promise<string> {
+      const { outputs, modelVersion, predictionIds } = await serve(name, instances, opts);
+      return `{"predictions":[${outputs.join(',')}],"modelVersion":${modelVersion},"predictionIds":${JSON.stringify(predictionIds)}}`;
     },
 
     async close() {

@@ -160,7 +160,7 @@ export async function startPlatform(config: Config, opts: {
   let apiUrl: string | undefined;
   if (parts.api) {
     const metrics = createMetrics();
-    const predictionCounters = new Map<string, { inc(n: number): void }>();
+    const predictionCounters = new Map<string, { count: number }>();
     const predictionLog = createPredictionLog({
       db: database!.db, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, maxBytes: config.predictionLog.maxBytes, log,
       // embedded PGlite writes on this thread: smaller batches keep each pause of the event loop short
@@ -173,8 +173,8 @@ export async function startPlatform(config: Config, opts: {
       onPrediction: (model, version, role, n) => {
         const key = `${model}\0${version}\0${role}`;
         let counter = predictionCounters.get(key);
-        if (!counter) predictionCounters.set(key, counter = metrics.predictions.labels({ model, version: String(version), role }));
-        counter.inc(n);
+        if (!counter) predictionCounters.set(key, counter = metrics.predictions.series({ model, version: String(version), role }));
+        counter.count += n;
       },
     });
     new Gauge({

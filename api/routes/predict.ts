@@ -42,10 +42,8 @@ function instancesOf(body: unknown): unknown[] {
   return parsed.data.instances;
 }
 
-/** A parsed body into the answer: what both ways in share. */
-function answer(server: ModelServer, name: string, body: unknown, principal: Principal, entityKey: string | undefined) {
-  return server.predict(name, instancesOf(body), { entityKey: entityKey || undefined, requestedBy: principal.owner });
-}
+/** A parsed body into what the server is asked: what both ways in share. */
+const options = (principal: Principal, entityKey: string | undefined) => ({ entityKey: entityKey || undefined, requestedBy: principal.owner });
 
 export interface PredictListenerDeps {
   server: ModelServer;
@@ -80,8 +78,8 @@ export function predictListener({ server, principalOf, takeRequest, metrics, max
       const text = await readBodyText(req, maxBodyBytes, tooLarge);
       bodyRead = true;
       const entityKey = req.headers['x-entity-key'];
-      const result = await answer(server, name, parseJson(text), principal, typeof entityKey === 'string' ? entityKey : undefined);
-      send(res, status = 200, JSON.stringify(result));
+      const instances = instancesOf(parseJson(text));
+      send(res, status = 200, await server.predictJson(name, instances, options(principal, typeof entityKey === 'string' ? entityKey : undefined)));
     } catch (err) {
       const reply = errorReply(err as Error, 'POST', path);
       status = reply.status;
@@ -120,7 +118,7 @@ export function addPredictRoute(app: OpenAPIHono<AppEnv>, server: ModelServer, m
   app.post(PREDICT_ROUTE, async (c) => {
     const name = c.req.param('target').replace(/:predict$/, '');
     const body = await readJsonBody(c, maxBodyBytes, tooLarge);
-    return c.json(await answer(server, name, body, c.get('principal'), c.req.header('x-entity-key')), 200);
+    return c.json(await server.predict(name, instancesOf(body), options(c.get('principal'), c.req.header('x-entity-key'))), 200);
   });
   app.openAPIRegistry.registerPath({
     method: 'post', path: '/v1/models/{name}:predict', tags: ['models'],

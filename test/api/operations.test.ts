@@ -42,7 +42,14 @@ test('/metrics exposes request counts by route and status in Prometheus text', a
   assert.equal(res.status, 200);
   assert.match(text, /perennial_http_requests_total\{method="GET",route="\/v1\/models",status="200"\} 1/);
   assert.match(text, /perennial_http_requests_total\{method="GET",route="\/v1\/models",status="401"\} 1/);
-  assert.match(text, /perennial_http_request_duration_seconds_bucket/);
+  assert.match(text, /# TYPE perennial_http_requests_total counter/);
+  assert.match(text, /# TYPE perennial_http_request_duration_seconds histogram/);
+  // the latency histogram: cumulative buckets ending in +Inf, which equals the count of requests
+  const line = (suffix: string) => Number(new RegExp(`^perennial_http_request_duration_seconds${suffix} (\\S+)$`, 'm').exec(text)?.[1]);
+  assert.equal(line('_count\\{method="GET",route="/v1/models"\\}'), 2);
+  assert.equal(line('_bucket\\{method="GET",route="/v1/models",le="\\+Inf"\\}'), 2);
+  assert.ok(line('_bucket\\{method="GET",route="/v1/models",le="0.001"\\}') <= line('_bucket\\{method="GET",route="/v1/models",le="5"\\}'));
+  assert.ok(line('_sum\\{method="GET",route="/v1/models"\\}') > 0);
 });
 
 test('an unknown route is a JSON 404', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { inArray, like } from 'drizzle-orm';
-import { createPredictionLog, type PredictionRow } from '../../api/prediction-log';
+import { createPredictionLog, predictionId, type PredictionRow } from '../../api/prediction-log';
 import type { Database } from '../../db/client';
 import { predictions } from '../../db/schema';
 import { openTestDatabase } from '../helpers/database';
@@ -75,4 +75,32 @@ test('a refused row in each of several batches costs only that row, and none is 
   await log.close();
   const expected = ids.filter((_, i) => i % 7 !== 3);
   assert.deepEqual((await database.db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids))).map((r) => r.id).sort(), expected);
+});
+
+test('prediction ids are UUIDs (version 7) that sort in the order they were made, and never repeat', async () => {
+  const first = Array.from({ length: 1000 }, () => predictionId());
+  await new Promise((r) => setTimeout(r, 5));
+  const later = predictionId();
+  for (const id of [...first, later]) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(new Set(first).size, first.length);
+  assert.ok(first.every((id) => id < later), 'an id made later sorts after the earlier ones');
+  const ms = parseInt(later.replace(/-/g, '').slice(0, 12), 16);
+  assert.ok(Math.abs(ms - Date.now()) < 60_000, 'its first 48 bits are the time it was made');
+});
+
+test('while the database is down, a full buffer keeps the newest rows, drops the oldest one by one, and writes the kept ones in order once it is back', async () => {
+  let up = false;
+  const switched = { execute: (q: Parameters<typeof database.db.execute>[0]) => (up ? database.db.execute(q) : Promise.reject(new Error('connect ECONNREFUSED'))) };
+  let dropped = 0;
+  const log = createPredictionLog({ db: switched as unknown as typeof database.db, capacity: 500, batchSize: 100, flushIntervalMs: 60_000, onDrop: (n) => { dropped += n; } });
+  const ids = Array.from({ length: 3000 }, (_, i) => `full-${String(i).padStart(4, '0')}`);
+  for (let i = 0; i < ids.length; i++) {
+    log.record([row(ids[i])]);
+    if (i % 250 === 249) await log.flush(); // the database refuses: the batch goes back at the head
+  }
+  assert.equal(log.pending, 500);
+  assert.equal(dropped, 2500);
+  up = true;
+  await log.close();
+  assert.deepEqual(await written('full-'), ids.slice(-500), 'the newest 500 rows are written, none twice, none lost');
 });
