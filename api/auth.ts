@@ -105,12 +105,26 @@ export function createAuthenticator(db: Db, adminToken?: string, cache: KeyCache
     cache.set(hash, principal, generation);
     return principal;
   }
+  /**
+   * One read per key at a time: when a cached key expires under load, the requests that arrive
+   * meanwhile wait for the same read instead of each sending its own. A request that arrives
+   * after a revocation does not join a read begun before it.
+   */
+  const reads = new Map<string, { generation: number; principal: Promise<Principal> }>();
+  function lookUpOnce(hash: string): Promise<Principal> {
+    const generation = cache.generation();
+    const inFlight = reads.get(hash);
+    if (inFlight && inFlight.generation === generation) return inFlight.principal;
+    const principal = lookUp(hash).finally(() => { if (reads.get(hash)?.principal === principal) reads.delete(hash); });
+    reads.set(hash, { generation, principal });
+    return principal;
+  }
   return (authorization: string | undefined): Principal | Promise<Principal> => {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!match) throw new ApiError(401, 'unauthorized', 'Missing bearer token: send "Authorization: Bearer <token>".');
     const hash = hashToken(match[1]);
     if (adminHash && crypto.timingSafeEqual(Buffer.from(hash), adminHash)) return BOOTSTRAP_ADMIN;
-    return cache.get(hash) ?? lookUp(hash);
+    return cache.get(hash) ?? lookUpOnce(hash);
   };
 }
 export type Authenticator = ReturnType<typeof createAuthenticator>;

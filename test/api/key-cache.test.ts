@@ -88,3 +88,49 @@ test('with the database down, a key never seen is a 503 that names no address', 
   assert.equal(answer.status, 503);
   assert.doesNotMatch(await answer.text(), /172\.18|ECONNREFUSED/);
 });
+
+test('fifty requests that arrive while a key is not cached read its row once, and all are answered', async () => {
+  const { db, pending, reads } = scriptedDb();
+  const app = appWith(db, createKeyCache());
+  const headers = { authorization: 'Bearer alice-token' };
+  const all = Array.from({ length: 50 }, () => app.request('/whoami', { headers }));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(reads(), 1, 'one read of the key row, not fifty');
+  pending.shift()!.resolve([row]);
+  const answers = await Promise.all(all);
+  assert.deepEqual(answers.map((a) => a.status), Array(50).fill(200));
+  assert.equal(((await (await app.request('/whoami', { headers })).json()) as Principal).keyId, alice.keyId, 'and the key is cached after it');
+  assert.equal(reads(), 1);
+});
+
+test('a request after a revocation does not wait for a read of the key begun before it', async () => {
+  const { db, pending, reads } = scriptedDb();
+  const cache = createKeyCache();
+  const app = appWith(db, cache);
+  const headers = { authorization: 'Bearer alice-token' };
+  const before = app.request('/whoami', { headers });
+  await new Promise((r) => setImmediate(r));
+  cache.forget(alice.keyId);
+  const after = app.request('/whoami', { headers });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(reads(), 2, 'the request after the revocation reads the key row itself');
+  pending.shift()!.resolve([row]);
+  pending.shift()!.resolve([]); // the revocation has committed
+  assert.equal((await before).status, 200);
+  assert.equal((await after).status, 401);
+});
+
+test('a failed read of a key is not shared with the requests that come after it', async () => {
+  const { db, pending, reads } = scriptedDb();
+  const app = appWith(db, createKeyCache());
+  const headers = { authorization: 'Bearer alice-token' };
+  const first = app.request('/whoami', { headers });
+  await new Promise((r) => setImmediate(r));
+  pending.shift()!.reject(new Error('connection refused'));
+  assert.equal((await first).status, 503, 'the database did not answer and the key was never seen');
+  const second = app.request('/whoami', { headers });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(reads(), 2, 'the next request reads again');
+  pending.shift()!.resolve([row]);
+  assert.equal((await second).status, 200);
+});
