@@ -160,6 +160,7 @@ export function createPredictionLog(opts: PredictionLogOptions) {
   let dropped = 0;
   let deadLettered = 0;
   let writing: Promise<void> | null = null;
+  let flushSoon = false;
   let failing = false;
   let lastDropLog = 0;
 
@@ -257,7 +258,8 @@ export function createPredictionLog(opts: PredictionLogOptions) {
         buffer.push({ row, output: outputs?.[i], bytes });
       }
       enforceBounds();
-      if (buffer.length >= batchSize && !failing) void flush();
+      // a full batch is written after this turn's answers have gone (see api/routes/predict.ts): building it takes a few ms
+      if (buffer.length >= batchSize && !failing && !flushSoon) { flushSoon = true; setImmediate(() => { flushSoon = false; void flush(); }); }
     },
     /** rows waiting to be written */
     get pending() { return buffer.length + inFlight.rows; },
