@@ -22,7 +22,7 @@ export type PredictionRow = typeof predictions.$inferInsert;
 let idMs = -1;
 let idPrefix = '';
 export function predictionId(): string {
-  const random = crypto.randomUUID(); // xxxxxxxx-xxxx-4xxx-Yxxx-xxxxxxxxxxxx: its last 62 bits are random, the variant set
+  const random = crypto.randomUUID(); // xxxxxxxx-xxxx-4xxx-Yxxx-xxxxxxxxxxxx: from the 4 on, 74 random bits and the variant (Y)
   const now = Date.now();
   if (now !== idMs) { // the time's part, written once a millisecond
     const ms = now.toString(16).padStart(12, '0');
@@ -246,8 +246,8 @@ export function createPredictionLog(opts: PredictionLogOptions) {
 
   return {
     /**
-     * keeps the rows for the next batch (or a sample of them), each written as its JSON text now;
-     * `outputs`, when given, holds each row's output already serialized
+     * keeps the rows for the next batch (or a sample of them); `outputs`, when given, holds each
+     * row's output already serialized (the API wrote it for its answer)
      */
     record(rows: PredictionRow[], outputs?: readonly string[]) {
       for (let i = 0; i < rows.length; i++) {
