@@ -32,13 +32,15 @@ export function predictionId(): string {
   return idPrefix + random.slice(15);
 }
 
+/** a number as JSON, null for one that JSON cannot hold (NaN, Infinity) or none */
+const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : 'null');
+
 /**
  * A row as the JSON object the insert unpacks. `output` may come already serialized (the API wrote
  * it for its answer).
  */
 export function rowJson(r: PredictionRow, output: string = JSON.stringify(r.output ?? null)): string {
   const q = JSON.stringify;
-  const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : 'null');
   return `{"id":${q(r.id)},"model_name":${q(r.modelName)},"version":${num(r.version)},"role":${q(r.role)},`
     + `"shadow_of":${q(r.shadowOf ?? null)},"entity_key":${q(r.entityKey ?? null)},"requested_by":${q(r.requestedBy ?? null)},`
     + `"features":${q(r.features)},"output":${output},"label":${q(r.label ?? null)},"value":${num(r.value)},`

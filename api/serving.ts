@@ -269,6 +269,9 @@ export function createModelServer(deps: ModelServerDeps) {
     return message;
   };
 
+  const served = (result: { predictions: Prediction[]; ids: string[]; outputs: string[] }, by: ServedVersion): Served => (
+    { predictions: result.predictions, modelVersion: by.version, predictionIds: result.ids, outputs: result.outputs });
+
   async function serve(name: string, instances: unknown[], opts: PredictOptions): Promise<Served> {
     if (!deployments.has(name) && !ModelName.safeParse(name).success) throw invalidName();
     const found = deployment(name);
@@ -286,7 +289,7 @@ export function createModelServer(deps: ModelServerDeps) {
       try {
         const b = bundleNow(canary.artifactKey);
         const result = answer(name, 'canary', canary, b instanceof Promise ? await b : b, instances, ctx);
-        if (!('refused' in result)) return { predictions: result.predictions, modelVersion: canary.version, predictionIds: result.ids, outputs: result.outputs };
+        if (!('refused' in result)) return served(result, canary);
         canaryFailed = refusal(result.refused);
       } catch (err) {
         canaryFailed = failure(name, 'canary', canary, err);
@@ -295,7 +298,7 @@ export function createModelServer(deps: ModelServerDeps) {
       const b = bundleNow(production.artifactKey);
       const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
       logFailure(name, 'canary', canary, instances, canaryFailed, ctx);
-      return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids, outputs: result.outputs };
+      return served(result, production);
     }
     const b = bundleNow(production.artifactKey);
     const result = answerOrThrow(name, production, b instanceof Promise ? await b : b, instances, ctx);
@@ -311,7 +314,7 @@ export function createModelServer(deps: ModelServerDeps) {
           .catch((err) => logFailure(name, 'shadow', canary, instances, failure(name, 'shadow', canary, err), shadowCtx));
       });
     }
-    return { predictions: result.predictions, modelVersion: production.version, predictionIds: result.ids, outputs: result.outputs };
+    return served(result, production);
   }
 
   return {
