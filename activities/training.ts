@@ -15,13 +15,13 @@ import { shuffledIndices } from '../common/random';
 import { referenceScoresKey, type ReferenceScores } from '../common/domain';
 import type { ArtifactStore } from '../db/artifacts';
 import { readModelColumns, readServingRows, sourceSql, withDuckDb } from './duckdb';
-import type { ColumnSchema } from '../common/pipeline-status';
+import type { ColumnSchema, ServabilityCheck } from '../common/pipeline-status';
 import type { DatasetVersion, EvaluationResult, ServingSample } from '../common/domain';
 import type { EvaluateInput, TrainInput, TrainProgress, TrainResult } from './types';
 import type { ModelTask } from '../common/vocabulary';
 import type { TrainingParams } from '../common/pipeline-request';
 import { predictInstances, servable } from '../ml/serving';
-import { derivedInputs, loadBundle, type ModelBundleMeta } from '../ml/bundle';
+import { bundleDigest, derivedInputs, loadBundle, type ModelBundleMeta } from '../ml/bundle';
 import { fairness } from '../ml/fairness';
 import { splitRows } from '../ml/split';
 import { ErrorTypes } from '../common/names';
@@ -199,41 +199,49 @@ export function createTrainingActivities({ artifacts, backend }: TrainingDeps) {
       artifactKey: string; sample?: ServingSample; sampleKey?: string;
       /** recent requests production answered (activities/servability.ts): the candidate must accept them too */
       productionRequestsKey?: string;
-    }): Promise<{ servable: boolean; problem?: string; instances: number }> {
+    }): Promise<ServabilityCheck> {
       await loadBackend(backend);
       let bundle: Awaited<ReturnType<typeof loadBundle>>;
+      const read = new Map<string, Uint8Array>();
       try {
-        bundle = servable(await loadBundle((file) => artifacts.getBytes(`${input.artifactKey}/${file}`)));
+        bundle = servable(await loadBundle(async (file) => {
+          const bytes = await artifacts.getBytes(`${input.artifactKey}/${file}`);
+          read.set(file, bytes);
+          return bytes;
+        }));
       } catch (err) {
         return { servable: false, problem: `the model bundle could not be loaded: ${(err as Error).message.split('\n')[0]}`, instances: 0 };
       }
+      // the fingerprint of the bytes judged: a bundle changed after the check is not what was judged
+      const bundleSha256 = bundleDigest(read);
+      const judged = (check: Omit<ServabilityCheck, 'bundleSha256'>): ServabilityCheck => ({ ...check, bundleSha256 });
       try {
         if (input.productionRequestsKey) {
           // what production answers, the candidate must not refuse: a renamed or dropped feature shows here
           const recent = JSON.parse((await artifacts.getBytes(input.productionRequestsKey)).toString('utf8')) as Record<string, unknown>[];
           const replayed = predictInstances(bundle, recent);
           if (!('outputs' in replayed)) {
-            return { servable: false, problem: `the candidate refuses requests production answers (${recent.length} recent ones replayed): ${replayed.errors[0].message}`, instances: recent.length };
+            return judged({ servable: false, problem: `the candidate refuses requests production answers (${recent.length} recent ones replayed): ${replayed.errors[0].message}`, instances: recent.length });
           }
         }
         const sample = input.sample ?? (input.sampleKey ? JSON.parse((await artifacts.getBytes(input.sampleKey)).toString('utf8')) as ServingSample : undefined);
-        if (!sample?.instances.length) return { servable: true, instances: 0 };
+        if (!sample?.instances.length) return judged({ servable: true, instances: 0 });
         const answered = predictInstances(bundle, sample.instances);
         if (!('outputs' in answered)) {
-          return { servable: false, problem: `the serving path refused the held-out rows: ${answered.errors[0].message}`, instances: sample.instances.length };
+          return judged({ servable: false, problem: `the serving path refused the held-out rows: ${answered.errors[0].message}`, instances: sample.instances.length });
         }
         const { outputs } = answered;
         if (outputs.length !== sample.outputs.length) {
-          return { servable: false, problem: `the served model gives ${outputs.length} outputs for the held-out rows, evaluation gave ${sample.outputs.length}`, instances: sample.instances.length };
+          return judged({ servable: false, problem: `the served model gives ${outputs.length} outputs for the held-out rows, evaluation gave ${sample.outputs.length}`, instances: sample.instances.length });
         }
         const worst = sample.outputs.reduce((m, v, i) => Math.max(m, Math.abs(v - outputs[i])), 0);
         if (!(worst <= SERVING_TOLERANCE)) {
-          return {
+          return judged({
             servable: false, instances: sample.instances.length,
             problem: `the served model answers the held-out rows differently from evaluation (largest difference ${Number.isNaN(worst) ? 'NaN' : worst.toPrecision(3)})`,
-          };
+          });
         }
-        return { servable: true, instances: sample.instances.length };
+        return judged({ servable: true, instances: sample.instances.length });
       } finally {
         bundle.model.dispose();
       }

@@ -96,6 +96,16 @@ export const ApprovalDecisionSchema = z.object({
 });
 export type ApprovalDecision = z.output<typeof ApprovalDecisionSchema>;
 
+/**
+ * The servability check: whether the stored version loads through the serving code path and answers
+ * as it evaluated (and accepts what production is asked), on how many instances, and the sha256 of
+ * the bundle it judged (absent for checks made before it was kept, and for a bundle that did not load).
+ */
+export const ServabilityCheckSchema = z.object({
+  servable: z.boolean(), problem: z.string().optional(), instances: z.number(), bundleSha256: z.string().optional(),
+});
+export type ServabilityCheck = z.infer<typeof ServabilityCheckSchema>;
+
 export const PipelineStatusSchema = z.object({
   id: z.string(),
   runId: z.string(),
@@ -130,7 +140,7 @@ export const PipelineStatusSchema = z.object({
     escalatedAt: z.string().nullable().optional(),
   }),
   /** whether the version loads and answers through the serving path as it evaluated */
-  servability: z.object({ servable: z.boolean(), problem: z.string().optional(), instances: z.number() }).optional(),
+  servability: ServabilityCheckSchema.optional(),
   /** the canary rollout: live while it runs (the API asks the child workflow), its end once over */
   canary: z.union([CanaryStatusSchema, z.object({ skipped: z.string() })]).nullable(),
   stages: z.array(StageRecordSchema),

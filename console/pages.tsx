@@ -131,6 +131,11 @@ const Rules: FC<{ p: Any }> = ({ p }) => {
         <h3>Data validation</h3>
         <p>{p.validation ? `${p.validation.passed ? 'passed' : 'failed'}; ${plural(anomalies.length, 'anomaly', 'anomalies')}` : '—'}{p.dataset ? `, ${p.dataset.rows.toLocaleString('en')} rows` : ''}</p>
         {anomalies.length > 0 && <ul>{anomalies.slice(0, 10).map((a: Any) => <li>{`${a.severity}: ${a.message}`}</li>)}</ul>}
+        <h3>Servability</h3>
+        {p.servability ? (
+          <p><Pill value={p.servability.servable ? 'passed' : 'failed'} />{' '}
+            {p.servability.servable ? `loaded as the API loads it, it answered ${plural(p.servability.instances, 'instance', 'instances')} as it evaluated` : p.servability.problem ?? 'it does not serve'}</p>
+        ) : <p class="muted">Not checked yet.</p>}
       </div>
       <div>
         <h3>Canary limits</h3>

@@ -2,6 +2,7 @@
  * A model bundle: the network and, beside it, what turns raw rows into its inputs and its outputs
  * into answers. Training writes it; evaluation, the servability check and serving load it the same way.
  */
+import crypto from 'node:crypto';
 import type { TrainingParams } from '../common/pipeline-request';
 import type { ColumnSchema } from '../common/pipeline-status';
 import type { ModelTask } from '../common/vocabulary';
@@ -28,6 +29,23 @@ export function derivedInputs(features: ColumnSchema[]): { name: string; kind: '
     if (f.kind === 'numeric' || f.kind === 'boolean') return [{ name: f.name, kind: 'numeric' as const }];
     return [{ name: f.name, kind: 'categorical' as const }];
   });
+}
+
+/** The files of a bundle, in the order they are read. */
+export const BUNDLE_FILES = ['perennial.json', 'model.json', 'weights.bin'] as const;
+
+/**
+ * The bundle's fingerprint: sha256 over each file's name, length and bytes. The servability check
+ * takes it from the bytes it loaded, so that what later takes traffic can be shown to be those bytes.
+ */
+export function bundleDigest(files: ReadonlyMap<string, Uint8Array>): string {
+  const hash = crypto.createHash('sha256');
+  for (const name of BUNDLE_FILES) {
+    const bytes = files.get(name);
+    if (!bytes) throw new Error(`the bundle has no ${name}`);
+    hash.update(`${name}\0${bytes.byteLength}\0`).update(bytes);
+  }
+  return hash.digest('hex');
 }
 
 /** Loads a bundle through `read`, which returns one of its files (perennial.json, model.json, weights.bin). */

@@ -81,7 +81,7 @@ async function main() {
   console.log(`   training ${started.id}\n     ${started.temporalUiUrl}`);
   let p = await waitWhile(operator, started.id, (x) => x.status === 'running');
   check(p.status === 'awaiting_approval', `the first pipeline should await approval, not be ${p.status} (${p.reason ?? p.error ?? ''})`);
-  console.log(`   v${p.modelVersion} awaits approval: accuracy ${p.metrics.accuracy.toFixed(3)} on held-out rows`);
+  console.log(`   v${p.modelVersion} awaits approval: accuracy ${p.metrics.accuracy.toFixed(3)} on held-out rows; it serves as it evaluated (${p.servability?.instances} instances checked)`);
   await call(approver, 'POST', `/v1/pipelines/${started.id}/approve`, { comment: 'approved by npm run demo' });
   p = await waitWhile(operator, started.id, (x) => x.status === 'running' || x.status === 'awaiting_approval');
   check(p.status === 'completed', `the first pipeline should complete, not be ${p.status}`);

@@ -21,4 +21,8 @@ export const Patches = {
   monitorOnPromotion: 'monitor-on-promotion',
   /** N-of-M approvals, the approval request, reminders, escalation and approve-on-timeout (release 0.3, issue 12) */
   approvalPolicy: 'approval-policy',
+  /** the servability check runs before the approval request, so approvers see its result and are never asked about a version that cannot serve; it also takes the check off the path from approval to traffic (release 0.4, issue 15) */
+  servabilityBeforeApproval: 'servability-before-approval',
+  /** the run's start is recorded even when it is cancelled at once, so no run lacks its row and its audit (release 0.4, issue 15) */
+  startRecordedThroughCancel: 'start-recorded-through-cancel',
 } as const;

@@ -1,7 +1,7 @@
 /**
  * trainingPipeline: one model's way from raw data to production.
  *
- *   ingest -> validate -> train -> evaluate -> (quality gates) -> approval -> servability -> (canary) -> promote
+ *   ingest -> validate -> train -> evaluate -> (quality gates) -> servability -> approval -> (canary) -> promote
  *
  * Bad data, failed gates, a refusal, a model that does not serve as it evaluated, and a canary that
  * does worse than production end the run as `rejected` with the reason, never as a crash.
@@ -13,7 +13,7 @@ import {
 import { personActor, SystemActors, type Actor } from '../common/actors';
 import { ErrorTypes, workflowIds } from '../common/names';
 import type { PipelineInput } from '../common/pipeline-start';
-import type { PipelineStatus } from '../common/pipeline-status';
+import type { PipelineStatus, ServabilityCheck } from '../common/pipeline-status';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
 import { committing, evaluating, ingesting, recordkeeping, training as trainingOn, waitingForCanarySlot } from './activity-options';
 import { approvalDesk } from './approval';
@@ -38,7 +38,11 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
   const pipelineId = status.id;
 
   try {
-    await records.recordPipelineStart({ pipelineId, runId: status.runId, model: spec.model, startedBy: input.requestedBy?.keyId, request: spec, trigger: input.trigger, requestedBy: input.requestedBy });
+    // the request that was accepted is recorded even when a cancellation comes at once: a run is never without its row
+    const recordStart = () => records.recordPipelineStart({
+      pipelineId, runId: status.runId, model: spec.model, startedBy: input.requestedBy?.keyId, request: spec, trigger: input.trigger, requestedBy: input.requestedBy,
+    });
+    await (patched(Patches.startRecordedThroughCancel) ? CancellationScope.nonCancellable(recordStart) : recordStart());
 
     const dataset = await stage('ingest', () => source.ingestDataset(spec.dataset));
     status.dataset = { hash: dataset.hash, rows: dataset.rows, deduplicated: dataset.deduplicated };
@@ -80,11 +84,33 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       return await finish('rejected', 'gates');
     }
 
+    // before anyone is asked, and before any traffic: the stored version loads through the serving code path and
+    // answers the evaluation's sample and recent production requests as it evaluated; one that does not is rejected
+    const checkServability = () => stage('servability', async () => {
+      const production = patched(Patches.replayProductionRequests) ? await records.sampleProductionRequests({ pipelineId, model: spec.model }) : null;
+      return judging.checkServability({
+        artifactKey: trained.artifactKey, sample: evaluation.servingSample, sampleKey: evaluation.servingSampleKey, productionRequestsKey: production?.key,
+      });
+    });
+    const rejectUnservable = async (check: ServabilityCheck) => {
+      status.servability = check;
+      await records.rejectVersion({ pipelineId, runId: status.runId, model: spec.model, version, reason: 'servability', details: check });
+      return await finish('rejected', 'servability');
+    };
+    const checkedBeforeApproval = patched(Patches.servabilityBeforeApproval);
+    if (checkedBeforeApproval) {
+      status.servability = await checkServability();
+      if (!status.servability.servable) return await rejectUnservable(status.servability);
+    }
+
     let actor = SystemActors.autoApproval;
     if (spec.approval.required) {
       const about = { pipelineId, runId: status.runId, model: spec.model, version };
       // what the approvers are shown, kept with each decision
-      const shown = { metrics: status.metrics, championMetrics: status.championMetrics, gates: { result: status.gates, terms: spec.gates }, canary: spec.canary };
+      const shown = {
+        metrics: status.metrics, championMetrics: status.championMetrics, gates: { result: status.gates, terms: spec.gates }, canary: spec.canary,
+        ...(status.servability ? { servability: status.servability } : {}),
+      };
       const verdict = await stage('approval', () => desk.awaitDecision({
         decision: ({ approvedBy, ...v }) => commits.recordDecision({
           ...about, ...v, approvedBy: approvedBy?.map((p) => p.name).join(', '),
@@ -98,19 +124,20 @@ export async function trainingPipeline(input: PipelineInput): Promise<PipelineSt
       actor = verdict.approvedOnTimeout ? SystemActors.approvalTimeout : personActor(verdict.by!);
     }
 
-    // before any traffic: the version loads through the serving code path and answers as it evaluated
-    if (patched(Patches.servabilityCheck)) {
-      const check = await stage('servability', async () => {
-        const production = patched(Patches.replayProductionRequests) ? await records.sampleProductionRequests({ pipelineId, model: spec.model }) : null;
-        return judging.checkServability({
-          artifactKey: trained.artifactKey, sample: evaluation.servingSample, sampleKey: evaluation.servingSampleKey, productionRequestsKey: production?.key,
+    if (checkedBeforeApproval && spec.approval.required && status.servability?.bundleSha256) {
+      // the wait may have lasted days: what takes traffic must be, byte for byte, the bundle the check judged
+      const judged = status.servability.bundleSha256;
+      const now = await records.confirmBundleUnchanged({ artifactKey: trained.artifactKey, bundleSha256: judged });
+      if (!now.unchanged) {
+        return await rejectUnservable({
+          ...status.servability, servable: false,
+          problem: `the stored model bundle changed after its servability check (sha256 ${judged.slice(0, 12)}… when checked, ${now.bundleSha256 ? `${now.bundleSha256.slice(0, 12)}… now` : 'its files gone now'})`,
         });
-      });
-      status.servability = check;
-      if (!check.servable) {
-        await records.rejectVersion({ pipelineId, runId: status.runId, model: spec.model, version, reason: 'servability', details: check });
-        return await finish('rejected', 'servability');
       }
+    } else if (!checkedBeforeApproval && patched(Patches.servabilityCheck)) {
+      // pipelines that started before the check moved ahead of the approval make it here, after the decision
+      status.servability = await checkServability();
+      if (!status.servability.servable) return await rejectUnservable(status.servability);
     }
 
     let promotion: { actor: Actor; details: Record<string, unknown> } | undefined;

@@ -265,11 +265,13 @@ test('an API restart during a canary loses neither the weights nor the canary', 
   }
 });
 
-test('a corrupted model artifact is caught by the servability check before any traffic: the pipeline ends rejected', async () => {
+test('a model bundle changed while its pipeline awaits approval is caught after the decision, before any traffic; the check itself names a bundle that answers differently or does not load', async () => {
   const prod = (await production()).productionVersion;
   const operator = await t.createKey('olivia (operator)', 'operator');
   const started = await t.api('POST', '/v1/pipelines', { token: operator, body: weatherRequest({ training: { epochs: 5, hiddenUnits: [16], seed: 99 }, canary: { steps: [10] } }) });
   const waiting = await t.waitFor(started.body.id, (p) => p.status === 'awaiting_approval');
+  assert.equal(waiting.servability.servable, true, 'checked before the approval request');
+  assert.match(waiting.servability.bundleSha256, /^[0-9a-f]{64}$/);
   const [v] = await t.database.db.select().from(modelVersions)
     .where(and(eq(modelVersions.modelName, 'weather'), eq(modelVersions.version, waiting.modelVersion)));
   // the same number of bytes, other values: it loads, but it is not the model that was evaluated
@@ -280,16 +282,20 @@ test('a corrupted model artifact is caught by the servability check before any t
   const ended = await t.waitFor(started.body.id, (p) => p.status === 'rejected');
   assert.equal(ended.reason, 'servability');
   assert.equal(ended.servability.servable, false);
-  assert.match(ended.servability.problem, /differently from evaluation/);
+  assert.match(ended.servability.problem, /^the stored model bundle changed after its servability check \(sha256 [0-9a-f]{12}… when checked, [0-9a-f]{12}… now\)$/);
   assert.ok(!ended.stages.some((s: any) => s.name === 'canary'), 'it never took traffic');
   assert.equal(await versionStatus(waiting.modelVersion), 'rejected');
   assert.equal((await production()).productionVersion, prod);
   assert.equal((await production()).canaryVersion, null);
 
+  // the check on that bundle: it answers the evaluation's held-out rows differently
+  const activities = createTrainingQueueActivities({ artifacts: new LocalArtifactStore(t.config.artifactsDir), backend: 'wasm' });
+  const differs = await activities.checkServability({ artifactKey: v.artifactKey, sampleKey: `${v.artifactKey}/serving-sample.json` });
+  assert.equal(differs.servable, false);
+  assert.match(differs.problem!, /differently from evaluation/);
   // and a bundle that does not load at all (truncated weights) is said to be so
   fs.truncateSync(weights, 100);
-  const check = await createTrainingQueueActivities({ artifacts: new LocalArtifactStore(t.config.artifactsDir), backend: 'wasm' })
-    .checkServability({ artifactKey: v.artifactKey });
+  const check = await activities.checkServability({ artifactKey: v.artifactKey });
   assert.equal(check.servable, false);
   assert.match(check.problem!, /could not be loaded/);
 });

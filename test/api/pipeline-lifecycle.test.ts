@@ -33,7 +33,7 @@ test('the weather pipeline goes from raw CSV to production version 1 once a seco
   assert.deepEqual(waiting.validation, { passed: true, anomalies: [], reference: { contract: null, previous: null } }, 'the first dataset sets the contract');
   assert.ok(waiting.metrics.accuracy > 0.4, `accuracy ${waiting.metrics.accuracy}`);
   assert.ok('f1_macro' in waiting.metrics);
-  assert.deepEqual(waiting.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'approval']);
+  assert.deepEqual(waiting.stages.map((s: any) => s.name), ['ingest', 'validate', 'train', 'evaluate', 'servability', 'approval']);
   // what it trained on, and why: the test platform forces WASM
   assert.equal(waiting.training.backend, 'wasm');
   assert.match(waiting.training.device, /^cpu: .+ \(\d+ cores\)$/);

@@ -73,13 +73,14 @@ test('the person who started a pipeline sees, even with an approver key, that an
   await screenshot(page, 'four-eyes');
 });
 
-test('an operator and a viewer see what awaits approval, its metrics and a link to Temporal, but no Approve or Reject', { skip: browser.skip }, async (t_) => {
+test('an operator and a viewer see what awaits approval, its metrics, its servability check and a link to Temporal, but no Approve or Reject', { skip: browser.skip }, async (t_) => {
   for (const [token, who] of [[olivia, 'olivia (operator)'], [vera, 'vera (viewer)']]) {
     const page = await browser.page(t_);
     await signIn(page, t.url, token);
     await page.getByText(who).waitFor();
     const article = await approvalsArticle(page, MODEL, first.version);
     await article.getByText(/accuracy/i).first().waitFor();
+    await article.getByText('loaded as the API loads it, it answered 20 instances as it evaluated').waitFor();
     const temporal = article.getByRole('link', { name: 'Open in Temporal UI' });
     assert.match(String(await temporal.getAttribute('href')), new RegExp(first.id));
     assert.equal(await article.getByRole('button', { name: 'Approve' }).count(), 0, who);

@@ -124,6 +124,7 @@ export function baseOrchestrationMocks() {
     async promoteVersion() {},
     async claimCanarySlot() {},
     async sampleProductionRequests() { return null; },
+    async confirmBundleUnchanged(input) { return { unchanged: true, bundleSha256: input.bundleSha256 }; },
     async setCanaryWeight() {},
     async rollBackCanary() {},
     async analyseCanary() { return canaryAnalysis(); },

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { approveUpdate, rejectUpdate } from '../../workflows';
 import {
-  acceptedUpdates, baseTrainingMocks, canaryAnalysis, gate, people, personActor, pipelineSpec, pipelineStatus, refusal, systemActor, untilPipeline,
+  acceptedUpdates, baseTrainingMocks, canaryAnalysis, gate, people, personActor, pipelineSpec, pipelineStatus, refusal, systemActor, until, untilPipeline,
   workflowEnv,
 } from '../helpers/workflow-env';
 
@@ -37,7 +38,7 @@ test('an approver approves a pipeline awaiting approval: it completes and the ve
   assert.equal(result.stage, 'done');
   assert.equal(result.reason, null);
   assert.equal(result.startedBy, 'Otto');
-  assert.deepEqual(stageNames(result), ['ingest', 'validate', 'train', 'evaluate', 'approval', 'servability', 'promote']);
+  assert.deepEqual(stageNames(result), ['ingest', 'validate', 'train', 'evaluate', 'servability', 'approval', 'promote']);
   assert.ok(result.stages.every((s) => s.status === 'completed'));
   assert.deepEqual(result.servability, { servable: true, instances: 20 });
   assert.equal(result.canary, null);
@@ -118,7 +119,7 @@ test("an approver's reject Update rejects the pipeline for approval", async (t) 
   assert.equal(result.reason, 'approval');
   assert.equal(result.approval.by, 'Ada');
   assert.deepEqual(env.callsOf('recordDecision').map((c) => [c.decision, c.by?.keyId, c.comment]), [['rejected', 'key-ada', 'not on my watch']]);
-  assert.equal(env.callsOf('checkServability').length, 0);
+  assert.equal(env.callsOf('checkServability').length, 1, 'checked once, before the approval request');
   assert.equal(env.callsOf('promoteVersion').length, 0);
 });
 
@@ -239,30 +240,82 @@ test('the key that started a pipeline may not decide on it (FourEyes), even as a
 });
 
 test('a second decision after the first is refused NotAwaitingApproval', async (t) => {
-  const servabilityStarted = gate(t);
-  const finishServability = gate(t);
+  const promotionStarted = gate(t);
+  const finishPromotion = gate(t);
   const env = await workflowEnv(t, {
-    training: {
-      checkServability: async () => { servabilityStarted.open(); await finishServability.wait(); return { servable: true, instances: 20 }; },
-    },
+    orchestration: { claimCanarySlot: async () => { promotionStarted.open(); await finishPromotion.wait(); } },
   });
   const handle = await env.startPipeline(pipelineSpec());
   await untilPipeline(handle, 'awaiting_approval');
 
   await handle.executeUpdate(approveUpdate, { args: [{ by: people.approver }] });
-  await servabilityStarted.wait(); // the pipeline has gone on to the servability check and is still running
+  await promotionStarted.wait(); // the pipeline has gone on to promote the version and is still running
   for (const [update, by] of [[rejectUpdate, people.secondApprover], [approveUpdate, people.secondApprover], [rejectUpdate, people.approver]] as const) {
     const refused = await refusal(handle.executeUpdate(update, { args: [{ by }] }));
     assert.equal(refused.type, 'NotAwaitingApproval');
-    assert.match(refused.message, /status: running, stage: servability/);
+    assert.match(refused.message, /status: running, stage: promote/);
   }
-  finishServability.open();
+  finishPromotion.open();
 
   const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.approval.by, 'Ada');
   assert.equal(env.callsOf('recordDecision').length, 1);
   assert.equal(await acceptedUpdates(handle), 1);
+});
+
+test('the servability check comes before the approval request: approvers are shown its result while the pipeline waits', async (t) => {
+  const check = { servable: true, instances: 20, bundleSha256: 'b'.repeat(64) };
+  const env = await workflowEnv(t, { training: { checkServability: async () => check } });
+  const handle = await env.startPipeline(pipelineSpec());
+
+  const waiting = await untilPipeline(handle, 'awaiting_approval');
+  assert.deepEqual(waiting.servability, check, 'the waiting pipeline shows the check');
+  assert.deepEqual(stageNames(waiting), ['ingest', 'validate', 'train', 'evaluate', 'servability', 'approval']);
+  const [request] = env.callsOf('recordApprovalNotice');
+  assert.deepEqual(request.details.servability, check, 'the approval request carries it');
+
+  await handle.executeUpdate(approveUpdate, { args: [{ by: people.approver }] });
+  const result = await handle.result();
+  assert.equal(result.status, 'completed');
+  assert.equal(env.callsOf('checkServability').length, 1, 'checked once, not again after the decision');
+  assert.deepEqual(env.callsOf('confirmBundleUnchanged'), [{ artifactKey: `models/${result.model}/${handle.workflowId}`, bundleSha256: check.bundleSha256 }], 'after the wait, the bundle is the one checked');
+  const [decision] = env.callsOf('recordDecision');
+  assert.deepEqual((decision.details as { shown: { servability: unknown } }).shown.servability, check, 'the decision keeps what its approver saw');
+});
+
+test('a bundle changed while the pipeline awaited approval is rejected for servability after the decision, before any traffic', async (t) => {
+  const check = { servable: true, instances: 20, bundleSha256: 'b'.repeat(64) };
+  const env = await workflowEnv(t, {
+    training: { checkServability: async () => check },
+    orchestration: { confirmBundleUnchanged: async () => ({ unchanged: false, bundleSha256: 'c'.repeat(64) }) },
+  });
+  const handle = await env.startPipeline(pipelineSpec());
+  await untilPipeline(handle, 'awaiting_approval');
+  await handle.executeUpdate(approveUpdate, { args: [{ by: people.approver }] });
+  const result = await handle.result();
+
+  assert.equal(result.status, 'rejected');
+  assert.equal(result.reason, 'servability');
+  assert.equal(result.servability?.servable, false);
+  assert.equal(result.servability?.problem, 'the stored model bundle changed after its servability check (sha256 bbbbbbbbbbbb… when checked, cccccccccccc… now)');
+  assert.deepEqual(env.callsOf('rejectVersion').map((c) => c.reason), ['servability']);
+  assert.equal(env.callsOf('promoteVersion').length, 0);
+  assert.equal(env.callsOf('claimCanarySlot').length, 0);
+});
+
+test('a version that cannot serve is rejected before anyone is asked to approve it', async (t) => {
+  const check = { servable: false, problem: 'the stored model does not load: unexpected end of JSON input', instances: 0 };
+  const env = await workflowEnv(t, { training: { checkServability: async () => check } });
+  const result = await (await env.startPipeline(pipelineSpec())).result();
+
+  assert.equal(result.status, 'rejected');
+  assert.equal(result.reason, 'servability');
+  assert.deepEqual(result.servability, check);
+  assert.deepEqual(stageNames(result), ['ingest', 'validate', 'train', 'evaluate', 'servability']);
+  assert.equal(env.callsOf('recordApprovalNotice').length, 0, 'no approval was requested');
+  assert.equal(env.callsOf('recordDecision').length, 0);
+  assert.equal(env.callsOf('promoteVersion').length, 0);
 });
 
 test('approval.required false skips the wait and promotes as system:auto-approval', async (t) => {
@@ -312,6 +365,31 @@ test('cancelling a pipeline while it awaits approval ends it cancelled and recor
   assert.deepEqual(status.stages.map((x) => [x.name, x.status]).at(-1), ['approval', 'failed']);
   assert.equal(env.callsOf('recordDecision').length, 0);
   assert.equal(env.callsOf('promoteVersion').length, 0);
+});
+
+test('a pipeline cancelled while its start is being recorded still has its start recorded, before its cancellation', async (t) => {
+  const recording = gate(t);
+  const finishRecording = gate(t);
+  const done: string[] = [];
+  const env = await workflowEnv(t, {
+    orchestration: {
+      recordPipelineStart: async () => { recording.open(); await finishRecording.wait(); done.push('start'); },
+      recordPipelineOutcome: async (input) => { done.push(input.status); },
+    },
+  });
+  const handle = await env.startPipeline(pipelineSpec());
+  await recording.wait();
+  await handle.cancel();
+  // the workflow has taken the cancellation in (a workflow task completed after it) while the start is still being recorded
+  await until(async () => (await handle.fetchHistory()).events ?? [], (events) => {
+    const asked = events.findIndex((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
+    return asked >= 0 && events.slice(asked).some((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  }, 'the cancellation to be taken in');
+  finishRecording.open();
+
+  await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+  assert.deepEqual(done, ['start', 'cancelled'], 'the run is recorded, then its end');
+  assert.equal(env.callsOf('ingestDataset').length, 0, 'nothing after the cancellation');
 });
 
 test('canary null promotes straight after approval, even with a version in production', async (t) => {
