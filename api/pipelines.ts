@@ -16,6 +16,7 @@ import { mayDecide, personActor } from '../common/actors';
 import { writeAudit } from '../db/audit';
 import { policyOf } from './routes/policy';
 import { mapBounded } from '../common/map-bounded';
+import { withDeadline } from '../common/temporal-deadline';
 import { initialStatus, startPipeline } from '../common/pipeline-start';
 import {
   TrainingStatusSchema, type CanaryStatus, type PipelineRules, type PipelineStatus, type PipelineView, type TrainingStatus,
@@ -157,7 +158,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
     const { handle, description } = await describe(id);
     let status: PipelineStatus;
     if (description.status.name === 'RUNNING') {
-      const live = await client.withDeadline(Date.now() + LIVE_STATUS_DEADLINE_MS, () => handle.query(statusQuery)).catch((err: Error) => err);
+      const live = await withDeadline(client, LIVE_STATUS_DEADLINE_MS, () => handle.query(statusQuery)).catch((err: Error) => err);
       if (live instanceof Error) {
         // Temporal has just answered the describe: no worker replays the workflow now (one restarting, or none running).
         // What the start record knows, marked as such, rather than a 503 that would blame Temporal.
@@ -197,7 +198,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
 
   return {
     /** one pipeline's status, bounded: with Temporal away a caller gets a 503 after this long, not after the client's retries */
-    get: (id: string) => client.withDeadline(Date.now() + STATUS_DEADLINE_MS, () => get(id)),
+    get: (id: string) => withDeadline(client, STATUS_DEADLINE_MS, () => get(id)),
 
     /** abort (roll back now) or promote now: an Update on the pipeline's canary rollout */
     async canary(id: string, action: 'abort' | 'promote', by: Principal, comment?: string): Promise<{ pipelineId: string; canary: CanaryStatus }> {
@@ -249,7 +250,7 @@ export function createPipelineService({ client, db, config }: PipelineServiceDep
       const items = await mapBounded(rows, LIVE_STATUS_CONCURRENCY, async (row): Promise<PipelineView | null> => {
         if (row.outcome) return { ...row.outcome, temporalUiUrl: uiUrl(row.id, row.runId), ...recorded(row) };
         try {
-          return await client.withDeadline(Date.now() + LIVE_STATUS_DEADLINE_MS, () => get(row.id));
+          return await withDeadline(client, LIVE_STATUS_DEADLINE_MS, () => get(row.id));
         } catch (err) {
           if (err instanceof ApiError && err.status === 404) return null; // gone from Temporal (retention) before recording its end
           return liveStatusUnavailable(row);

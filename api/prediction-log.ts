@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Database, Db } from '../db/client';
 import type { predictions } from '../db/schema';
 
 export type PredictionRow = typeof predictions.$inferInsert;
@@ -64,6 +64,45 @@ async function insertBatch(db: Db, rows: Entry[]) {
     on conflict (id) do nothing`);
 }
 
+/** how many rows of a COPY batch are written out between two turns of the event loop */
+const COPY_SLICE_ROWS = 100;
+
+/** the log's columns, in the order rowJson and copyLine write them */
+export const PREDICTION_COLUMNS = [
+  'id', 'model_name', 'version', 'role', 'shadow_of', 'entity_key', 'requested_by', 'features', 'output', 'label', 'value', 'error', 'latency_ms', 'created_at',
+] as const;
+
+const copyEscapes: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+/** a value in COPY's text format: \N for none; backslash, tab, newline and carriage return escaped */
+function copyText(v: string | null | undefined): string {
+  if (v === null || v === undefined) return '\\N';
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => copyEscapes[c]) : v;
+}
+const copyNum = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '\\N');
+
+/** a time as ISO 8601, the last one kept: rows of one batch come many to a millisecond (toISOString costs 0.6 µs) */
+let isoMs = NaN;
+let isoText = '';
+function isoTime(at: Date): string {
+  const ms = at.getTime();
+  if (ms !== isoMs) { isoMs = ms; isoText = at.toISOString(); }
+  return isoText;
+}
+const wellFormed = (v: string | null | undefined) => typeof v !== 'string' || v.isWellFormed();
+
+/**
+ * A row as one line of COPY's text format, the columns of PREDICTION_COLUMNS. A string that is not
+ * well-formed UTF-16 (a lone surrogate) is refused as the JSON insert refuses it, not quietly mended.
+ */
+export function copyLine(r: PredictionRow, output: string = JSON.stringify(r.output ?? null)): string {
+  if (!(wellFormed(r.modelName) && wellFormed(r.role) && wellFormed(r.shadowOf) && wellFormed(r.entityKey) && wellFormed(r.requestedBy) && wellFormed(r.label) && wellFormed(r.error))) {
+    throw new TypeError('a string that is not well-formed');
+  }
+  return `${copyText(r.id)}\t${copyText(r.modelName)}\t${copyNum(r.version)}\t${copyText(r.role)}\t${copyText(r.shadowOf)}\t`
+    + `${copyText(r.entityKey)}\t${copyText(r.requestedBy)}\t${copyText(JSON.stringify(r.features))}\t${copyText(output)}\t`
+    + `${copyText(r.label)}\t${copyNum(r.value)}\t${copyText(r.error)}\t${copyNum(r.latencyMs)}\t${isoTime(r.createdAt)}\n`;
+}
+
 /**
  * Roughly what a row costs in memory, from its features and output without serializing them on the
  * request path; Infinity for a row that cannot be serialized at all (it is dead-lettered at once).
@@ -90,6 +129,8 @@ class DatabaseUnreachable extends Error {}
 
 export interface PredictionLogOptions {
   db: Db;
+  /** the database's COPY (PostgreSQL): batches go in by it, at about half the server's CPU a row of the JSON insert */
+  copyIn?: Database['copyIn'];
   /** the most rows held while the database is slow or down; beyond it the oldest are dropped */
   capacity?: number;
   /** the most bytes (estimated) held likewise */
@@ -194,6 +235,34 @@ export function createPredictionLog(opts: PredictionLogOptions) {
     }
   }
 
+  /**
+   * A batch by COPY where the database has it. COPY takes a batch whole or not at all, so one it
+   * refuses (a bad row, a duplicate of a row written before a lost answer) goes again by the JSON
+   * insert, which skips duplicates and finds the refused row.
+   */
+  async function writeBatch(rows: Entry[]): Promise<void> {
+    if (opts.copyIn) {
+      let text: string | undefined = '';
+      try {
+        for (let i = 0; i < rows.length; i++) {
+          // a slice at a time, the answers that wait going out between: 1,000 rows at once held the event loop 4-6 ms
+          if (i && i % COPY_SLICE_ROWS === 0) await new Promise(setImmediate);
+          text += copyLine(rows[i].row, rows[i].output);
+        }
+      } catch {
+        text = undefined; // a row that cannot be written as text: the insert finds it
+      }
+      if (text !== undefined) {
+        try {
+          if (await opts.copyIn('predictions', PREDICTION_COLUMNS, text) === 'written') return;
+        } catch (err) {
+          if (!(await reachable())) throw new DatabaseUnreachable((err as Error).message.split('\n')[0]);
+        }
+      }
+    }
+    await writeIsolating(rows);
+  }
+
   function takeBatch(): Entry[] {
     let n = 0;
     let bytes = 0;
@@ -222,7 +291,7 @@ export function createPredictionLog(opts: PredictionLogOptions) {
     while (buffer.length) {
       const batch = takeBatch();
       try {
-        await writeIsolating(batch);
+        await writeBatch(batch);
       } catch (err) {
         // back at the head, oldest first, for the next tick
         inFlight = { rows: 0, bytes: 0 };

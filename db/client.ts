@@ -19,6 +19,13 @@ export interface Database {
    * (re)connected, when notifications may have been missed. Returns the unlisten.
    */
   listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
+  /**
+   * PostgreSQL only: `COPY table (columns) FROM STDIN` of rows in COPY's text format, in a
+   * transaction of its own. 'written' once committed; 'refused' when the server rejected the data (a
+   * bad value, a duplicate key: nothing of it is kept); throws when the server could not be reached.
+   * `table` and `columns` are the caller's constants, never input.
+   */
+  copyIn?(table: string, columns: readonly string[], text: string): Promise<'written' | 'refused'>;
   close(): Promise<void>;
 }
 
@@ -63,6 +70,30 @@ async function openPostgres(url: string): Promise<Database> {
       // postgres.js keeps one dedicated connection for LISTEN and re-listens after a reconnect
       const { unlisten } = await client.listen(channel, onNotify, onListen);
       return unlisten;
+    },
+    async copyIn(table, columns, text) {
+      const conn = await client.reserve();
+      try {
+        await conn`begin`;
+        const stream = await conn.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
+        let refused = false;
+        stream.on('error', () => { refused = true; }); // the server refused while the rows were still going out
+        stream.end(text);
+        // postgres.js (3.4) hands a refusal that comes after the copy's end to no one, and its stream then never
+        // finishes: the commit that follows tells instead. It is accepted once the end has gone out, and an
+        // aborted transaction answers it with ROLLBACK.
+        for (let tries = 0; ; tries++) {
+          try {
+            const done = await conn`commit`;
+            return !refused && done.command === 'COMMIT' ? 'written' : 'refused';
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'COPY_IN_PROGRESS') throw err;
+            await new Promise((resolve) => (tries < 20 ? setImmediate(resolve) : setTimeout(resolve, 2)));
+          }
+        }
+      } finally {
+        conn.release();
+      }
     },
     async close() {
       await client.end({ timeout: 5 });

@@ -27,6 +27,7 @@ import { startHousekeeping } from './housekeeping';
 import { ensureRetentionSchedule } from './retention-schedule';
 import { setWebhookLinkBase } from '../db/webhook-outbox';
 import { startWebhookDispatcher } from './webhook-dispatcher';
+import { leavePromiseHookOff } from '../common/temporal-deadline';
 
 export interface PlatformParts {
   api?: boolean;
@@ -105,6 +106,7 @@ export async function startPlatform(config: Config, opts: {
   const dataConverter = dataConverterOf(codec);
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   await ensureSearchAttributes(connection, config.temporal.namespace);
+  leavePromiseHookOff(connection); // see common/temporal-deadline.ts: the API's predictions pay for it otherwise
 
   const workers: Worker[] = [];
   let nativeConnection: NativeConnection | undefined;
@@ -162,7 +164,7 @@ export async function startPlatform(config: Config, opts: {
     const metrics = createMetrics();
     const predictionCounters = new Map<string, { count: number }>();
     const predictionLog = createPredictionLog({
-      db: database!.db, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, maxBytes: config.predictionLog.maxBytes, log,
+      db: database!.db, copyIn: database!.copyIn, sampleRate: config.predictionLog.sampleRate, capacity: config.predictionLog.capacity, maxBytes: config.predictionLog.maxBytes, log,
       // embedded PGlite writes on this thread: smaller batches keep each pause of the event loop short
       batchSize: database!.kind === 'pglite' ? 200 : 1_000,
       onDrop: (n) => metrics.predictionLogDropped.inc(n),

@@ -26,7 +26,7 @@ test('a NUL, a lone surrogate and an unserializable value are dead-lettered alon
   let deadLetters = 0;
   const messages: string[] = [];
   const log = createPredictionLog({
-    db: database.db, batchSize: 50, flushIntervalMs: 60_000, onDeadLetter: (n) => { deadLetters += n; }, log: (m) => messages.push(m),
+    db: database.db, copyIn: database.copyIn, batchSize: 50, flushIntervalMs: 60_000, onDeadLetter: (n) => { deadLetters += n; }, log: (m) => messages.push(m),
   });
   const secret = 'do-not-log-me';
   log.record([
@@ -69,12 +69,65 @@ test('the prediction log buffer is bounded in bytes as well as rows, dropping th
 });
 
 test('a refused row in each of several batches costs only that row, and none is written twice', async () => {
-  const log = createPredictionLog({ db: database.db, batchSize: 8, flushIntervalMs: 60_000 });
+  const log = createPredictionLog({ db: database.db, copyIn: database.copyIn, batchSize: 8, flushIntervalMs: 60_000 });
   const ids = Array.from({ length: 30 }, (_, i) => `order-${String(i).padStart(2, '0')}`);
   log.record(ids.map((id, i) => (i % 7 === 3 ? row(id, { ...day, date: '\u0000' }) : row(id))));
   await log.close();
   const expected = ids.filter((_, i) => i % 7 !== 3);
   assert.deepEqual((await database.db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids))).map((r) => r.id).sort(), expected);
+});
+
+/** the database's COPY, counting what it answered */
+function countedCopy() {
+  const answers: string[] = [];
+  const copyIn: Database['copyIn'] = database.copyIn && (async (...args) => {
+    const answer = await database.copyIn!(...args);
+    answers.push(answer);
+    return answer;
+  });
+  return { copyIn, answers };
+}
+const onPostgres = () => (process.env.TEST_DATABASE_URL ? false : 'COPY is PostgreSQL\'s (TEST_DATABASE_URL is not set): PGlite writes by the JSON insert');
+
+test('on PostgreSQL the log writes by COPY, and tabs, newlines, backslashes, quotes and \\N in any column come back as they were sent', { skip: onPostgres() }, async () => {
+  const { copyIn, answers } = countedCopy();
+  const log = createPredictionLog({ db: database.db, copyIn, flushIntervalMs: 60_000 });
+  const hostile = 'tab\there\nnewline\r\\N back\\slash "quoted" \\\t \u00e9\u4e2d\ud83d\ude00 \\.';
+  const sent: PredictionRow[] = Array.from({ length: 3 }, (_, i) => ({
+    ...row(`copy-text-${i}`, { ...day, [hostile]: hostile, nested: { [hostile]: [hostile, null, 1.5] } }),
+    entityKey: hostile, requestedBy: hostile, label: i === 0 ? hostile : null, value: i === 1 ? -0.25 : null, error: i === 2 ? hostile : null,
+    shadowOf: i === 2 ? 'copy-text-0' : null, output: { label: hostile, probabilities: { [hostile]: 1 } },
+  }));
+  log.record(sent);
+  await log.close();
+  assert.deepEqual(answers, ['written'], 'one COPY took the batch');
+  const back = await database.db.select().from(predictions).where(like(predictions.id, 'copy-text-%')).orderBy(predictions.id);
+  assert.equal(back.length, 3);
+  for (const [i, r] of back.entries()) {
+    const s = sent[i];
+    assert.deepEqual(
+      [r.id, r.modelName, r.version, r.role, r.shadowOf, r.entityKey, r.requestedBy, r.features, r.output, r.label, r.value, r.error, r.latencyMs, r.createdAt.toISOString()],
+      [s.id, s.modelName, s.version, s.role, s.shadowOf, s.entityKey, s.requestedBy, s.features, s.output, s.label, s.value, s.error, s.latencyMs, s.createdAt.toISOString()],
+    );
+  }
+});
+
+test('a COPY batch PostgreSQL refuses (a NUL, an id written before) goes again by insert: the bad row alone is dead-lettered, the repeated id is kept once', { skip: onPostgres() }, async () => {
+  const first = createPredictionLog({ db: database.db, copyIn: database.copyIn, flushIntervalMs: 60_000 });
+  first.record([row('refused-copy-00')]);
+  await first.close();
+  const { copyIn, answers } = countedCopy();
+  let deadLetters = 0;
+  const log = createPredictionLog({ db: database.db, copyIn, flushIntervalMs: 60_000, onDeadLetter: (n) => { deadLetters += n; } });
+  const ids = Array.from({ length: 20 }, (_, i) => `refused-copy-${String(i).padStart(2, '0')}`);
+  log.record(ids.map((id) => (id === 'refused-copy-07' ? row(id, { ...day, date: '\u0000' }) : row(id))));
+  await log.flush();
+  log.record([{ ...row('refused-copy-20'), entityKey: 'lone \ud800 surrogate' }]);
+  await log.close();
+  assert.deepEqual(answers, ['refused'], 'COPY refused the batch whole');
+  assert.deepEqual(await written('refused-copy-'), ids.filter((id) => id !== 'refused-copy-07'), 'every other row is written, the repeated one once');
+  assert.equal(deadLetters, 2, 'the NUL row and the lone surrogate');
+  assert.equal(log.pending, 0);
 });
 
 test('prediction ids are UUIDs (version 7) that sort in the order they were made, and never repeat', async () => {
