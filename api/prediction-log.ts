@@ -129,7 +129,7 @@ class DatabaseUnreachable extends Error {}
 
 export interface PredictionLogOptions {
   db: Db;
-  /** the database's COPY (PostgreSQL): batches go in by it, at about half the server's CPU a row of the JSON insert */
+  /** the database's COPY: batches go in by it, at about half PostgreSQL's CPU a row of the JSON insert (a third less on PGlite) */
   copyIn?: Database['copyIn'];
   /** the most rows held while the database is slow or down; beyond it the oldest are dropped */
   capacity?: number;

@@ -20,8 +20,8 @@ export interface Database {
    */
   listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
   /**
-   * PostgreSQL only: `COPY table (columns) FROM STDIN` of rows in COPY's text format, in a
-   * transaction of its own. 'written' once committed; 'refused' when the server rejected the data (a
+   * `COPY table (columns) FROM STDIN` of rows in COPY's text format, in a transaction of its own
+   * (PGlite: from a Blob). 'written' once committed; 'refused' when the server rejected the data (a
    * bad value, a duplicate key: nothing of it is kept); throws when the server could not be reached.
    * `table` and `columns` are the caller's constants, never input.
    */
@@ -121,6 +121,16 @@ async function openPglite(dir: string): Promise<Database> {
       const unlisten = await client.listen(channel, onNotify);
       onListen?.();
       return unlisten;
+    },
+    async copyIn(table, columns, text) {
+      // PGlite reads COPY's input from a Blob; a single statement, so whole or not at all
+      try {
+        await client.query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob: new Blob([text]) });
+        return 'written';
+      } catch (err) {
+        if (typeof (err as { code?: unknown }).code === 'string') return 'refused'; // a SQLSTATE: the data, not the database
+        throw err;
+      }
     },
     async close() {
       await client.close();

@@ -87,9 +87,8 @@ function countedCopy() {
   });
   return { copyIn, answers };
 }
-const onPostgres = () => (process.env.TEST_DATABASE_URL ? false : 'COPY is PostgreSQL\'s (TEST_DATABASE_URL is not set): PGlite writes by the JSON insert');
 
-test('on PostgreSQL the log writes by COPY, and tabs, newlines, backslashes, quotes and \\N in any column come back as they were sent', { skip: onPostgres() }, async () => {
+test('the log writes by COPY, and tabs, newlines, backslashes, quotes and \\N in any column come back as they were sent', async () => {
   const { copyIn, answers } = countedCopy();
   const log = createPredictionLog({ db: database.db, copyIn, flushIntervalMs: 60_000 });
   const hostile = 'tab\there\nnewline\r\\N back\\slash "quoted" \\\t \u00e9\u4e2d\ud83d\ude00 \\.';
@@ -112,7 +111,7 @@ test('on PostgreSQL the log writes by COPY, and tabs, newlines, backslashes, quo
   }
 });
 
-test('a COPY batch PostgreSQL refuses (a NUL, an id written before) goes again by insert: the bad row alone is dead-lettered, the repeated id is kept once', { skip: onPostgres() }, async () => {
+test('a COPY batch the database refuses (a NUL, an id written before) goes again by insert: the bad row alone is dead-lettered, the repeated id is kept once', async () => {
   const first = createPredictionLog({ db: database.db, copyIn: database.copyIn, flushIntervalMs: 60_000 });
   first.record([row('refused-copy-00')]);
   await first.close();
