@@ -1,9 +1,10 @@
 /**
  * The prediction log, off the request path: predict() hands rows to an in-memory buffer that is
- * written in batches. When the database is unreachable, serving goes on: the buffer keeps what it
- * can (bounded in rows and in bytes), drops the oldest beyond that, and counts and logs what it
- * dropped. A row the database refuses never holds up the others: a refused batch is split until
- * the row is found, and that row alone is dead-lettered.
+ * written in batches, by COPY where the database has it. When the database is unreachable, serving
+ * goes on: the buffer keeps what it can (bounded in rows and in bytes), drops the oldest beyond that,
+ * and counts and logs what it dropped. A row the database refuses never holds up the others: a
+ * refused batch goes again by an insert that is split until the row is found, and that row alone
+ * is dead-lettered.
  */
 import crypto from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -50,7 +51,8 @@ export function rowJson(r: PredictionRow, output: string = JSON.stringify(r.outp
 /**
  * One statement, one parameter: the batch as a JSON array that PostgreSQL unpacks itself. Three to
  * four times the rows per second of a multi-row VALUES with 13 parameters a row (measured on both
- * PGlite and PostgreSQL), which matters because the log sees every prediction.
+ * PGlite and PostgreSQL); COPY (writeBatch) is twice this again, but takes a batch whole or not at
+ * all. This insert skips ids already written, and a refused one is split to find the bad row.
  */
 async function insertBatch(db: Db, rows: Entry[]) {
   // written here, in one go, not when recorded: the row objects are short-lived garbage either way,
